@@ -1,0 +1,120 @@
+"""Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `run` (server + Envoy)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+
+from server.config import get_settings
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _loop_policy() -> None:
+    try:
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    except ImportError:  # pragma: no cover - uvloop is pinned in requirements
+        pass
+
+
+async def _with_hub(fn):  # noqa: ANN001, ANN202
+    from server.hub import Hub
+
+    hub = Hub.create(get_settings())
+    try:
+        return await fn(hub)
+    finally:
+        await hub.close()
+
+
+def cmd_serve(_args: argparse.Namespace) -> None:
+    from server.app import serve
+    from server.db.migrate import upgrade
+
+    upgrade()
+    _loop_policy()
+    asyncio.run(serve(get_settings()))
+
+
+def cmd_migrate(_args: argparse.Namespace) -> None:
+    from server.db.migrate import upgrade
+
+    upgrade()
+    print("database migrated to head")
+
+
+def cmd_create_user(args: argparse.Namespace) -> None:
+    from server.db.migrate import upgrade
+    from server.domain import users
+    from server.domain.money import nanos_to_usd
+    from server.errors import HubError
+
+    upgrade()
+    try:
+        user, key = asyncio.run(_with_hub(lambda hub: users.create_user(hub, args.email, args.credits)))
+    except HubError as exc:
+        sys.exit(f"error: {exc.detail}")
+    result = {
+        "user_id": user.id,
+        "email": user.email,
+        "api_key": key.plaintext,
+        "api_key_id": key.row.id,
+        "credits": nanos_to_usd(user.balance_nanos),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"Created user {user.email} (id {user.id}) with ${result['credits']:.2f} credits.")
+        print("API key (shown once, store it now):")
+        print(key.plaintext)
+
+
+def cmd_add_credits(args: argparse.Namespace) -> None:
+    from server.db.migrate import upgrade
+    from server.domain import users
+    from server.domain.money import nanos_to_usd
+    from server.errors import HubError
+
+    upgrade()
+    try:
+        user, txn = asyncio.run(_with_hub(lambda hub: users.add_credits(hub, args.email, args.amount)))
+    except HubError as exc:
+        sys.exit(f"error: {exc.detail}")
+    print(f"Added ${args.amount:.2f} to {user.email}: balance ${nanos_to_usd(user.balance_nanos):.2f} ({txn})")
+
+
+def cmd_run(_args: argparse.Namespace) -> None:
+    from server.runner import run_all
+
+    sys.exit(run_all(get_settings()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    _setup_logging()
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the gRPC server (default)").set_defaults(fn=cmd_serve)
+    sub.add_parser("run", help="run the gRPC server and Envoy together until Ctrl-C").set_defaults(fn=cmd_run)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
+    create = sub.add_parser("create-user", help="create a user and print a new API key")
+    create.add_argument("--email", required=True)
+    create.add_argument("--credits", type=float, default=0.0, help="starting credits in USD")
+    create.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    create.set_defaults(fn=cmd_create_user)
+    credit = sub.add_parser("add-credits", help="add credits to a user (recorded in the ledger)")
+    credit.add_argument("--email", required=True)
+    credit.add_argument("--amount", type=float, required=True, help="USD to add")
+    credit.set_defaults(fn=cmd_add_credits)
+    args = parser.parse_args(argv)
+    getattr(args, "fn", cmd_serve)(args)
+
+
+if __name__ == "__main__":
+    main()

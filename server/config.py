@@ -1,0 +1,52 @@
+"""Settings from environment variables (all listed in the README), read once with pydantic-settings."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./data/hub.db"
+    host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    http_port: int = 8080
+    # Signs access tokens from /auth/*. Unset: a random secret kept in data/jwt_secret (one machine).
+    jwt_secret: str | None = None
+    access_token_ttl_seconds: int = 3600
+    catalog_dir: str | None = None
+    video_poll_seconds: float = 10.0
+    log_content: bool = False  # store request/response content for analytics (off by default)
+    upstream_retries: int = 2
+    upstream_connect_timeout: float = 5.0
+    upstream_read_timeout: float = 120.0
+    max_body_bytes: int = 25 * 1024 * 1024
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(os.environ.get("HUB_DATA_DIR", "./data"))
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, else one generated once and kept beside the database."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value)
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

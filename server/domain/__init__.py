@@ -1,0 +1,1 @@
+"""Domain logic: plain modules the thin gRPC servicers call."""

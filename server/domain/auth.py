@@ -1,0 +1,91 @@
+"""Who is calling: resolves `authorization: Bearer <api key | access token>` to a principal.
+
+No cache: every request reads the key row, so revocation, deletion and expiry act on the very next
+request on every replica.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from server.db.models import ApiKey, User
+from server.domain import access_tokens, clock, keys
+from server.errors import Unauthorized
+from server.hub import Hub
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute per key
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    api_key_id: int
+
+
+def bearer_token(metadata: dict[str, str]) -> str:
+    value = metadata.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        cookie = _cookie_token(metadata.get("cookie", ""))
+        if cookie:
+            return cookie
+        raise Unauthorized("Not authenticated")
+    return token.strip()
+
+
+def _cookie_token(cookie_header: str) -> str | None:
+    for part in cookie_header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "access_token" and value:
+            return value.removeprefix("Bearer ").strip('"')
+    return None
+
+
+async def principal_for_key(hub: Hub, raw_key: str) -> Principal:
+    """Checks a raw API key; used by every request and by the token exchange."""
+    if not keys.looks_like_key(raw_key):
+        raise Unauthorized("Invalid API key")
+    return await _check(hub, ApiKey.key_hash == keys.hash_key(raw_key), "Invalid API key")
+
+
+async def authenticate(hub: Hub, metadata: dict[str, str]) -> Principal:
+    token = bearer_token(metadata)
+    if keys.looks_like_key(token):
+        return await principal_for_key(hub, token)
+    claims = access_tokens.verify(hub.jwt_secret, token)
+    if claims is None:
+        raise Unauthorized("Invalid or expired access token")
+    user_id, key_id = claims
+    principal = await _check(hub, ApiKey.id == key_id, "Access token's API key is no longer valid")
+    if principal.user_id != user_id:
+        raise Unauthorized("Invalid access token")
+    return principal
+
+
+async def _check(hub: Hub, where, failure: str) -> Principal:  # noqa: ANN001
+    now = clock.now()
+    async with hub.sessions() as session:
+        row = (
+            await session.execute(
+                select(ApiKey.id, ApiKey.user_id, ApiKey.is_active, ApiKey.expires_at, ApiKey.last_used_at, User.is_active)
+                .join(User, User.id == ApiKey.user_id)
+                .where(where)
+            )
+        ).first()
+        if row is None:
+            raise Unauthorized(failure)
+        key_id, user_id, key_active, expires_at, last_used, user_active = row
+        if not key_active:
+            raise Unauthorized("API key has been revoked")
+        if keys.is_expired(clock.as_utc(expires_at), now):
+            raise Unauthorized("API key has expired")
+        if not user_active:
+            raise Unauthorized("User account is inactive")
+        last_used = clock.as_utc(last_used)
+        if last_used is None or now - last_used > LAST_USED_RESOLUTION:
+            await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+            await session.commit()
+    return Principal(user_id=user_id, api_key_id=key_id)

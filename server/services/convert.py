@@ -1,0 +1,59 @@
+"""Domain rows to protobuf messages (shared by several servicers)."""
+
+from __future__ import annotations
+
+from indoxhub.v1 import common_pb2, user_pb2
+
+from server.db.models import ApiKey, Transaction, User
+from server.domain.clock import iso
+from server.domain.money import nanos_to_usd
+
+
+def user_message(user: User) -> user_pb2.UserResponse:
+    credits = nanos_to_usd(user.balance_nanos)
+    return user_pb2.UserResponse(
+        id=user.id,
+        username=user.username,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        is_active=user.is_active,
+        credits=credits,
+        app_credit=int(user.balance_nanos // 10_000_000),
+        account_tier=user.account_tier,
+        created_at=iso(user.created_at),
+        has_model_restrictions=False,
+        has_password=False,
+    )
+
+
+def key_fields(key: ApiKey) -> dict:
+    fields = {
+        "id": key.id,
+        "name": key.name,
+        "is_active": key.is_active,
+        "created_at": iso(key.created_at),
+    }
+    if key.expires_at is not None:
+        fields["expires_at"] = iso(key.expires_at)
+    if key.last_used_at is not None:
+        fields["last_used_at"] = iso(key.last_used_at)
+    return fields
+
+
+def transaction_message(row: Transaction) -> user_pb2.TransactionItem:
+    return user_pb2.TransactionItem(
+        id=row.id,
+        transaction_id=row.transaction_id,
+        amount=nanos_to_usd(row.amount_nanos),
+        currency="USD",
+        transaction_type=row.transaction_type,
+        status=row.status,
+        payment_method=row.payment_method,
+        description=row.description,
+        created_at=iso(row.created_at),
+    )
+
+
+def token_usage(inp: int, out: int) -> common_pb2.TokenUsage:
+    return common_pb2.TokenUsage(input=inp, output=out, total=inp + out)
