@@ -21,6 +21,18 @@ local function unescape_grpc_message(s)
   return (string.gsub(s, "%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
+-- Bodies above this many bytes are refused before they are read (the 25 MB upload limit plus room for
+-- multipart framing); replaced with the configured value when server/envoy_config.py renders this file.
+local MAX_BODY_BYTES = tonumber("__MAX_BODY_BYTES__") or 27262976
+
+function envoy_on_request(handle)
+  local length = tonumber(handle:headers():get("content-length") or "0") or 0
+  if length > MAX_BODY_BYTES then
+    handle:respond({[":status"] = "413", ["content-type"] = "application/json"},
+      '{"detail":"Request body too large: the limit is 25 MB"}')
+  end
+end
+
 function envoy_on_response(handle)
   local headers = handle:headers()
   local grpc_status = headers:get("grpc-status")

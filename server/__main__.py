@@ -24,7 +24,7 @@ def _loop_policy() -> None:
         pass
 
 
-async def _with_hub(fn):  # noqa: ANN001, ANN202
+async def _with_hub(fn):
     from server.hub import Hub
 
     hub = Hub.create(get_settings())

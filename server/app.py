@@ -123,7 +123,7 @@ async def serve(settings: Settings) -> None:
     await hub.close()
 
 
-async def _set_health(servicer, status) -> None:  # noqa: ANN001
+async def _set_health(servicer, status) -> None:
     result = servicer.set("", status)
     if asyncio.iscoroutine(result):
         await result

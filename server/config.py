@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     # Signs access tokens from /auth/*. Unset: a random secret kept in data/jwt_secret (one machine).
     jwt_secret: str | None = None
     access_token_ttl_seconds: int = 3600
+    # AdminService callers must send `authorization: Bearer <this>`; unset: loopback callers only.
+    admin_token: str | None = None
     catalog_dir: str | None = None
     video_poll_seconds: float = 10.0
     log_content: bool = False  # store request/response content for analytics (off by default)

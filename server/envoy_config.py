@@ -14,17 +14,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def render(settings: Settings, out_dir: Path) -> Path:
     """Writes envoy.yaml for these settings into out_dir and returns its path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    body_limit = settings.max_body_bytes + 1024 * 1024  # room for multipart framing and form fields
+    lua = (ROOT / "envoy" / "errors.lua").read_text().replace("__MAX_BODY_BYTES__", str(body_limit))
+    lua_path = out_dir / f"errors-{settings.http_port}.lua"
+    lua_path.write_text(lua)
     template = Template((ROOT / "envoy" / "envoy.yaml.tmpl").read_text())
     text = template.substitute(
         host=settings.host,
         http_port=settings.http_port,
         grpc_host=settings.host,
         grpc_port=settings.grpc_port,
-        lua_path=ROOT / "envoy" / "errors.lua",
+        lua_path=lua_path,
         descriptor_path=ROOT / "gen" / "indoxhub.pb",
-        max_body_bytes=settings.max_body_bytes + 1024 * 1024,  # room for multipart framing
+        max_body_bytes=body_limit,
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"envoy-{settings.http_port}.yaml"
     path.write_text(text)
     return path

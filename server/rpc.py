@@ -36,7 +36,7 @@ async def abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
     await context.abort(code, message, trailing_metadata=trailers)
 
 
-async def _principal(self, context, auth: bool) -> Principal | None:  # noqa: ANN001
+async def _principal(self, context, auth: bool) -> Principal | None:
     return await authenticate(self.hub, metadata_of(context)) if auth else None
 
 
@@ -45,11 +45,11 @@ def unary(auth: bool = True) -> Callable:
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
-        async def wrapper(self, request, context):  # noqa: ANN001
+        async def wrapper(self, request, context):
             try:
                 principal = await _principal(self, context, auth)
                 return await fn(self, request, context, principal)
-            except Exception as exc:  # noqa: BLE001 - every failure must reach the client mapped
+            except Exception as exc:
                 await abort(context, exc)
 
         return wrapper
@@ -62,12 +62,12 @@ def streaming(auth: bool = True) -> Callable:
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
-        async def wrapper(self, request, context) -> AsyncIterator:  # noqa: ANN001
+        async def wrapper(self, request, context) -> AsyncIterator:
             try:
                 principal = await _principal(self, context, auth)
                 async for item in fn(self, request, context, principal):
                     yield item
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 await abort(context, exc)
 
         return wrapper

@@ -65,12 +65,14 @@ async def authenticate(hub: Hub, metadata: dict[str, str]) -> Principal:
     return principal
 
 
-async def _check(hub: Hub, where, failure: str) -> Principal:  # noqa: ANN001
+async def _check(hub: Hub, where, failure: str) -> Principal:
     now = clock.now()
     async with hub.sessions() as session:
         row = (
             await session.execute(
-                select(ApiKey.id, ApiKey.user_id, ApiKey.is_active, ApiKey.expires_at, ApiKey.last_used_at, User.is_active)
+                select(
+                    ApiKey.id, ApiKey.user_id, ApiKey.is_active, ApiKey.expires_at, ApiKey.last_used_at, User.is_active
+                )
                 .join(User, User.id == ApiKey.user_id)
                 .where(where)
             )

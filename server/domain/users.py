@@ -74,7 +74,7 @@ async def create_user(
     return user, created
 
 
-def _credit_row(user_id: int, amount: int, description: str, when) -> Transaction:  # noqa: ANN001
+def _credit_row(user_id: int, amount: int, description: str, when) -> Transaction:
     return Transaction(
         transaction_id=new_transaction_id(),
         user_id=user_id,
@@ -96,9 +96,7 @@ async def add_credits(hub: Hub, email: str, amount_usd: float, description: str 
         user_id = (await session.execute(select(User.id).where(User.email == email.strip().lower()))).scalar()
         if user_id is None:
             raise NotFound(f"User {email} not found")
-        await session.execute(
-            update(User).where(User.id == user_id).values(balance_nanos=User.balance_nanos + amount)
-        )
+        await session.execute(update(User).where(User.id == user_id).values(balance_nanos=User.balance_nanos + amount))
         row = _credit_row(user_id, amount, description or "Credits added by operator", clock.now())
         session.add(row)
         user = await session.get(User, user_id, populate_existing=True)
@@ -159,7 +157,7 @@ async def list_api_keys(hub: Hub, user_id: int) -> list[ApiKey]:
         return list(rows.scalars())
 
 
-async def _owned_key_change(hub: Hub, user_id: int, key_id: int, stmt) -> None:  # noqa: ANN001
+async def _owned_key_change(hub: Hub, user_id: int, key_id: int, stmt) -> None:
     """Runs an update/delete on one key of this user; another user's key id is simply not found."""
     async with hub.sessions() as session, session.begin():
         result = await session.execute(stmt.where(ApiKey.id == key_id, ApiKey.user_id == user_id))

@@ -5,12 +5,27 @@ Not routed by Envoy: only callers that reach the gRPC port directly can use it.
 
 from __future__ import annotations
 
+import hmac
+
 from indoxhub.v1 import admin_pb2, admin_pb2_grpc
 
 from server.domain import users
 from server.domain.money import nanos_to_usd
+from server.errors import Unauthorized
 from server.hub import Hub
-from server.rpc import unary
+from server.rpc import client_ip, metadata_of, unary
+
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+def require_internal(hub: Hub, context) -> None:
+    """Admin calls need the admin token when one is configured, else must come from this machine."""
+    token = hub.settings.admin_token
+    if token:
+        if not hmac.compare_digest(metadata_of(context).get("authorization", ""), f"Bearer {token}"):
+            raise Unauthorized("Admin token required")
+    elif "x-forwarded-for" in metadata_of(context) or not (client_ip(context) or "").startswith(LOOPBACK):
+        raise Unauthorized("AdminService accepts loopback callers only (set HUB_ADMIN_TOKEN for remote ones)")
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
@@ -18,7 +33,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self.hub = hub
 
     @unary(auth=False)
-    async def CreateUser(self, request, context, principal):  # noqa: N802, ANN001
+    async def CreateUser(self, request, context, principal):
+        require_internal(self.hub, context)
         user, key = await users.create_user(
             self.hub, request.email, request.credits, request.username if request.HasField("username") else None
         )
@@ -31,7 +47,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         )
 
     @unary(auth=False)
-    async def AddCredits(self, request, context, principal):  # noqa: N802, ANN001
+    async def AddCredits(self, request, context, principal):
+        require_internal(self.hub, context)
         user, txn = await users.add_credits(
             self.hub, request.email, request.amount, request.description if request.HasField("description") else None
         )

@@ -23,7 +23,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return auth_pb2.TokenResponse(access_token=token, token_type="bearer", expires_in=ttl)
 
     @unary(auth=False)
-    async def ExchangeApiKey(self, request, context, principal):  # noqa: N802, ANN001
+    async def ExchangeApiKey(self, request, context, principal):
         raw = metadata_of(context).get("x-api-key") or (request.api_key if request.HasField("api_key") else "")
         if not raw:
             raise Unauthorized("Missing X-API-Key header")
@@ -31,7 +31,7 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return self._token(found.user_id, found.api_key_id)
 
     @unary(auth=False)
-    async def ExchangeToken(self, request, context, principal):  # noqa: N802, ANN001
+    async def ExchangeToken(self, request, context, principal):
         """OAuth2-style form: the key may be the password (client sends `pip_client`) or the username."""
         form = parse_qs(request.data.decode("utf-8", "replace"))
         candidates = [form.get("password", [""])[0], form.get("username", [""])[0]]

@@ -13,7 +13,7 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 
 
 def rest_route(method: MethodDescriptor) -> str:
-    """"POST /api/v1/..." from the google.api.http option, else the gRPC method name."""
+    """ "POST /api/v1/..." from the google.api.http option, else the gRPC method name."""
     rule = method.GetOptions().Extensions[annotations_pb2.http]
     for verb in HTTP_METHODS:
         path = getattr(rule, verb)
@@ -22,7 +22,7 @@ def rest_route(method: MethodDescriptor) -> str:
     return f"/{method.containing_service.full_name}/{method.name}"
 
 
-def _handler(method: MethodDescriptor):  # noqa: ANN202
+def _handler(method: MethodDescriptor):
     route = rest_route(method)
 
     async def fail() -> None:
@@ -31,14 +31,14 @@ def _handler(method: MethodDescriptor):  # noqa: ANN202
     if method.server_streaming:
 
         @streaming(auth=False)
-        async def stream_handler(self, request, context, principal):  # noqa: ANN001
+        async def stream_handler(self, request, context, principal):
             await fail()
             yield  # pragma: no cover - makes this an async generator
 
         return stream_handler
 
     @unary(auth=False)
-    async def unary_handler(self, request, context, principal):  # noqa: ANN001
+    async def unary_handler(self, request, context, principal):
         await fail()
 
     return unary_handler

@@ -40,15 +40,15 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         self.hub = hub
 
     @unary(auth=False)
-    async def HealthCheck(self, request, context, principal):  # noqa: N802, ANN001
+    async def HealthCheck(self, request, context, principal):
         return user_pb2.HealthResponse(status="ok")
 
     @unary()
-    async def GetCurrentUser(self, request, context, principal):  # noqa: N802, ANN001
+    async def GetCurrentUser(self, request, context, principal):
         return user_message(await users.get_user(self.hub, principal.user_id))
 
     @unary()
-    async def ListTransactions(self, request, context, principal):  # noqa: N802, ANN001
+    async def ListTransactions(self, request, context, principal):
         limit, offset = _page(
             request.limit if request.HasField("limit") else None,
             request.offset if request.HasField("offset") else None,
@@ -58,7 +58,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         return user_pb2.TransactionList(transactions=[transaction_message(r) for r in rows], total_count=total)
 
     @unary()
-    async def CreateApiKey(self, request, context, principal):  # noqa: N802, ANN001
+    async def CreateApiKey(self, request, context, principal):
         created = await users.create_api_key(
             self.hub,
             principal.user_id,
@@ -68,27 +68,27 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         return user_pb2.ApiKeyCreatedResponse(api_key=created.plaintext, **key_fields(created.row))
 
     @unary()
-    async def ListApiKeys(self, request, context, principal):  # noqa: N802, ANN001
+    async def ListApiKeys(self, request, context, principal):
         rows = await users.list_api_keys(self.hub, principal.user_id)
         return user_pb2.ApiKeyList(keys=[user_pb2.ApiKeyResponse(api_key=r.masked, **key_fields(r)) for r in rows])
 
     @unary()
-    async def DeleteApiKey(self, request, context, principal):  # noqa: N802, ANN001
+    async def DeleteApiKey(self, request, context, principal):
         await users.delete_api_key(self.hub, principal.user_id, request.api_key_id)
         return common_pb2.SuccessResponse(success=True, message=f"API key {request.api_key_id} deleted")
 
     @unary()
-    async def RevokeApiKey(self, request, context, principal):  # noqa: N802, ANN001
+    async def RevokeApiKey(self, request, context, principal):
         await users.set_api_key_active(self.hub, principal.user_id, request.api_key_id, False)
         return common_pb2.SuccessResponse(success=True, message=f"API key {request.api_key_id} revoked")
 
     @unary()
-    async def EnableApiKey(self, request, context, principal):  # noqa: N802, ANN001
+    async def EnableApiKey(self, request, context, principal):
         await users.set_api_key_active(self.hub, principal.user_id, request.api_key_id, True)
         return common_pb2.SuccessResponse(success=True, message=f"API key {request.api_key_id} enabled")
 
     @unary()
-    async def GetUsageStats(self, request, context, principal):  # noqa: N802, ANN001
+    async def GetUsageStats(self, request, context, principal):
         summary = await usage_stats.summarize(
             self.hub,
             principal.user_id,
@@ -120,6 +120,6 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         )
 
     @unary()
-    async def DeleteAccount(self, request, context, principal):  # noqa: N802, ANN001
+    async def DeleteAccount(self, request, context, principal):
         await users.delete_account(self.hub, principal.user_id)
         return common_pb2.SuccessResponse(success=True, message="Account and all its data deleted")
