@@ -38,6 +38,9 @@ from server.config import Settings
 from server.hub import Hub
 from server.services.admin import AdminServicer
 from server.services.auth import AuthServicer
+from server.services.embeddings import EmbeddingsServicer
+from server.services.generation import ChatServicer, CompletionsServicer
+from server.services.models import ModelsServicer
 from server.services.unimplemented import fill_unimplemented
 from server.services.user import UserServicer
 
@@ -54,11 +57,11 @@ def _services() -> list[tuple[object, str, type | None]]:
         (admin_pb2_grpc, "AdminService", AdminServicer),
         (analytics_pb2_grpc, "AnalyticsService", None),
         (audio_pb2_grpc, "AudioService", None),
-        (chat_pb2_grpc, "ChatService", None),
-        (completions_pb2_grpc, "CompletionsService", None),
-        (embeddings_pb2_grpc, "EmbeddingsService", None),
+        (chat_pb2_grpc, "ChatService", ChatServicer),
+        (completions_pb2_grpc, "CompletionsService", CompletionsServicer),
+        (embeddings_pb2_grpc, "EmbeddingsService", EmbeddingsServicer),
         (images_pb2_grpc, "ImagesService", None),
-        (models_pb2_grpc, "ModelsService", None),
+        (models_pb2_grpc, "ModelsService", ModelsServicer),
         (videos_pb2_grpc, "VideosService", None),
     ]
 
@@ -105,6 +108,7 @@ def build_server(hub: Hub) -> tuple[grpc.aio.Server, health.HealthServicer]:
 
 async def serve(settings: Settings) -> None:
     hub = Hub.create(settings)
+    await hub.start()
     server, health_servicer = build_server(hub)
     address = f"{settings.host}:{settings.grpc_port}"
     server.add_insecure_port(address)

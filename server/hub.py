@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,5 +25,26 @@ class Hub:
         engine = create_engine(settings.database_url)
         return cls(settings, engine, session_factory(engine), settings.resolved_jwt_secret())
 
+    async def start(self) -> None:
+        """Loads what serving needs: catalog, the one upstream HTTP client, the stream registry."""
+        from server.catalog.catalog import load_catalog
+        from server.domain.billing import release_stale_holds
+        from server.domain.streams import ActiveStreams
+        from server.providers.http import create_client
+
+        self.extras["catalog"] = load_catalog(self.settings.catalog_dir)
+        self.extras["http"] = create_client(
+            connect_timeout=self.settings.upstream_connect_timeout, read_timeout=self.settings.upstream_read_timeout
+        )
+        self.extras["streams"] = ActiveStreams()
+        self.extras["background"] = set()
+        await release_stale_holds(self)
+
     async def close(self) -> None:
+        background = self.extras.get("background")
+        if background:
+            await asyncio.gather(*background, return_exceptions=True)
+        client = self.extras.get("http")
+        if client is not None:
+            await client.aclose()
         await self.engine.dispose()

@@ -72,6 +72,18 @@ class Transaction(Base):
     __table_args__ = (Index("ix_transactions_user_created", "user_id", "created_at"),)
 
 
+class CreditHold(Base):
+    """Credits set aside for a request in flight. Written with the balance debit it explains; removed when
+    the request settles. Holds left by a crash are released at the next start (server.domain.billing)."""
+
+    __tablename__ = "credit_holds"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    amount_nanos: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class UsageRecord(Base):
     """One row per gateway request (success, error or stopped): what analytics and bills are made of."""
 

@@ -1,0 +1,267 @@
+"""The model catalog: which providers and models the gateway serves, and what each one costs.
+
+It is read once at startup from the JSON files shipped in `server/catalog/data/` (one per provider) and
+then from every `*.json` in the operator's directory (`HUB_CATALOG_DIR`), which extends or overrides them:
+
+- a file for a new provider id adds that provider (this is how a `local` provider is configured);
+- a file for a known provider merges into it: top-level provider fields are overridden, and in each of the
+  six categories a model with the same `modelName` replaces the shipped entry (keeping its position) while
+  new models are appended.
+
+A file names its provider with its top-level `id`, else by its file name (`openai.json` -> `openai`).
+Files are applied in name order, so two override files for one provider merge in that order.
+
+The result is a `Catalog`: the provider objects exactly as stored (the `GET /models...` answers) plus an
+index by (provider, model) for the inference path. Lookups never touch the disk. Answers meant for API
+responses are fresh copies (a caller may change them freely); `resolve()` returns a read-only view of the
+shared entry, because it is on every request's path.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from server.errors import NotFound
+
+#: The six model categories of a provider, in the order the API lists them.
+CATEGORIES: tuple[str, ...] = (
+    "text_completions",
+    "embeddings",
+    "image_generation",
+    "text_to_speech",
+    "speech_to_text",
+    "video_generation",
+)
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "data"
+
+
+class CatalogError(ValueError):
+    """A catalog file is unreadable or malformed; raised at load time, naming the file."""
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    category: str
+    entry: Mapping[str, Any]  # read-only deep view of the stored model
+
+
+def _freeze(value: Any) -> Any:
+    """A read-only deep view: dicts become MappingProxyType, lists become tuples."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def model_keys(entry: Mapping[str, Any]) -> list[str]:
+    """The names a model answers to: its `modelName`, its `id` if any, then its `aliases`."""
+    keys = [entry["modelName"]]
+    if isinstance(entry.get("id"), str) and entry["id"]:
+        keys.append(entry["id"])
+    keys.extend(a for a in entry.get("aliases") or () if isinstance(a, str) and a)
+    return keys
+
+
+def split_model_ref(ref: str) -> tuple[str, str]:
+    """Split "provider/model" at the FIRST slash: "groq/openai/gpt-oss-120b" -> ("groq", "openai/gpt-oss-120b")."""
+    provider, sep, model = ref.partition("/")
+    if not sep or not provider or not model:
+        raise NotFound(f"Model '{ref}' not found: use the form 'provider/model'")
+    return provider, model
+
+
+class Catalog:
+    """Immutable after construction; build it with `load_catalog()` (or `Catalog.from_providers()` in tests)."""
+
+    def __init__(self, providers: Iterable[dict[str, Any]]):
+        self._providers: dict[str, dict[str, Any]] = {}
+        for p in providers:
+            self._providers[p["id"]] = p
+        # (provider, name) -> entries under that name, in category order; first wins within a category.
+        self._index: dict[tuple[str, str], list[_Indexed]] = {}
+        for pid, p in self._providers.items():
+            for category in CATEGORIES:
+                for entry in p[category]:
+                    frozen = _freeze(entry)
+                    for key in model_keys(entry):
+                        hits = self._index.setdefault((pid, key), [])
+                        if not any(h.category == category for h in hits):
+                            hits.append(_Indexed(category, frozen))
+
+    @classmethod
+    def from_providers(cls, providers: Iterable[dict[str, Any]]) -> Catalog:
+        """A catalog from already-parsed provider objects (validated and normalised like files are)."""
+        return cls(_normalise(copy.deepcopy(p), "<memory>") for p in providers)
+
+    # ----- the GET /models answers: fresh copies ---------------------------------------------------
+
+    def provider_ids(self) -> list[str]:
+        return list(self._providers)
+
+    def providers(self) -> list[dict[str, Any]]:
+        """Every provider object as stored, shipped providers first (in file-name order), then added ones."""
+        return [copy.deepcopy(p) for p in self._providers.values()]
+
+    def provider(self, provider_id: str) -> dict[str, Any]:
+        return copy.deepcopy(self._provider(provider_id))
+
+    def models_in(self, provider_id: str, category: str) -> list[dict[str, Any]]:
+        """One category's model list exactly as stored (disabled models included, as the JSON has them)."""
+        p = self._provider(provider_id)
+        if category not in CATEGORIES:
+            raise NotFound(f"Model category '{category}' not found; categories are: {', '.join(CATEGORIES)}")
+        return copy.deepcopy(p[category])
+
+    def model(self, provider_id: str, model_id: str) -> dict[str, Any]:
+        """One model by `modelName`, `id` or alias (disabled models too: this is catalog information)."""
+        return _thaw(self._hits(provider_id, model_id)[0].entry)
+
+    # ----- the inference path ----------------------------------------------------------------------
+
+    def find(self, provider_id: str, model_id: str, category: str | None = None) -> Mapping[str, Any] | None:
+        """The read-only entry, or None; no errors. With a category, only a model of that category."""
+        hits = self._index.get((provider_id, model_id))
+        if not hits:
+            return None
+        if category is None:
+            return hits[0].entry
+        return next((h.entry for h in hits if h.category == category), None)
+
+    def resolve(self, provider_id: str, model_id: str, category: str) -> Mapping[str, Any]:
+        """The entry an inference request of `category` may use, as a read-only mapping.
+
+        NotFound when the provider or model is unknown, when the model exists but not in that category, or
+        when it is disabled (retired upstream, or switched off by the operator). Send `entry["modelName"]`
+        upstream: the caller may have named the model by an alias.
+        """
+        if category not in CATEGORIES:
+            raise ValueError(f"unknown category {category!r}")
+        hits = self._hits(provider_id, model_id)
+        hit = next((h for h in hits if h.category == category), None)
+        if hit is None:
+            raise NotFound(f"Model '{provider_id}/{model_id}' does not support {category}")
+        if hit.entry.get("is_disabled"):
+            raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled)")
+        return hit.entry
+
+    # ----- internals ---------------------------------------------------------------------------------
+
+    def _provider(self, provider_id: str) -> dict[str, Any]:
+        p = self._providers.get(provider_id)
+        if p is None:
+            raise NotFound(f"Provider '{provider_id}' not found")
+        return p
+
+    def _hits(self, provider_id: str, model_id: str) -> list[_Indexed]:
+        self._provider(provider_id)
+        hits = self._index.get((provider_id, model_id))
+        if not hits:
+            raise NotFound(f"Model '{model_id}' not found for provider '{provider_id}'")
+        return hits
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+# ----- loading ---------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CatalogError(f"{path}: cannot read catalog file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}: a catalog file holds one JSON object (a provider)")
+    data.setdefault("id", path.stem)
+    return data
+
+
+def _check_models(provider: dict[str, Any], where: str) -> None:
+    pid = provider["id"]
+    for category in CATEGORIES:
+        models = provider.get(category)
+        if not isinstance(models, list):
+            raise CatalogError(f"{where}: provider '{pid}' field '{category}' must be a list of models")
+        for i, m in enumerate(models):
+            if not isinstance(m, dict):
+                raise CatalogError(f"{where}: {pid}.{category}[{i}] must be an object")
+            name = m.get("modelName")
+            if not isinstance(name, str) or not name:
+                raise CatalogError(f"{where}: {pid}.{category}[{i}] needs a non-empty string 'modelName'")
+            if "is_disabled" in m and not isinstance(m["is_disabled"], bool):
+                raise CatalogError(f"{where}: {pid}.{category} model '{name}': 'is_disabled' must be true or false")
+            aliases = m.get("aliases")
+            if aliases is not None and not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
+                raise CatalogError(f"{where}: {pid}.{category} model '{name}': 'aliases' must be a list of strings")
+
+
+def _normalise(provider: dict[str, Any], where: str) -> dict[str, Any]:
+    pid = provider.get("id")
+    if not isinstance(pid, str) or not pid or "/" in pid:
+        raise CatalogError(f"{where}: provider 'id' must be a non-empty string without '/'")
+    for category in CATEGORIES:
+        provider.setdefault(category, [])
+    _check_models(provider, where)
+    return provider
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`extra` over `base`: provider fields replaced; per category a model with the same modelName is replaced in
+    place and other models are appended."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if key not in CATEGORIES:
+            merged[key] = value
+    for category in CATEGORIES:
+        models = list(base.get(category, []))
+        position = {m["modelName"]: i for i, m in enumerate(models)}
+        for m in extra.get(category, []):
+            i = position.get(m["modelName"])
+            if i is None:
+                position[m["modelName"]] = len(models)
+                models.append(m)
+            else:
+                models[i] = m
+        merged[category] = models
+    return merged
+
+
+def load_catalog(extra_dir: str | None = None, *, shipped_dir: str | Path | None = None) -> Catalog:
+    """Shipped providers, then every `*.json` of `extra_dir` over them (see the module docstring).
+
+    `extra_dir` is the operator's HUB_CATALOG_DIR (settings.catalog_dir); a set but missing directory is an
+    error, so a typo does not silently serve the shipped catalog. Malformed files raise CatalogError.
+    """
+    providers: dict[str, dict[str, Any]] = {}
+    for path in sorted(Path(shipped_dir or SHIPPED_DIR).glob("*.json")):
+        p = _normalise(_read(path), str(path))
+        if p["id"] in providers:
+            raise CatalogError(f"{path}: provider '{p['id']}' is shipped twice")
+        providers[p["id"]] = p
+    if extra_dir:
+        directory = Path(extra_dir)
+        if not directory.is_dir():
+            raise CatalogError(f"HUB_CATALOG_DIR '{extra_dir}' is not a directory")
+        for path in sorted(directory.glob("*.json")):
+            data = _read(path)
+            # Check the models of the file itself before merging, so errors name the right file.
+            for category in CATEGORIES:
+                data.setdefault(category, [])
+            _normalise(data, str(path))
+            pid = data["id"]
+            providers[pid] = _normalise(_merge(providers[pid], data), str(path)) if pid in providers else data
+    return Catalog(providers.values())

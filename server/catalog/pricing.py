@@ -1,0 +1,206 @@
+"""What a request costs, in integer nano-USD (1 USD = 1_000_000_000 nano-USD), from a catalog model entry.
+
+Why integers: the ledger stores money as integer nano-USD so that sums are exact and identical on SQLite
+and PostgreSQL. A float cost (0.15 / 1e6 * 1000 ...) accumulates binary rounding error over millions of
+requests, and two replicas could even round one request differently. So every function here computes the
+exact rational cost from the catalog's decimal prices (each JSON number is read through its shortest
+decimal text, e.g. 0.15 -> Decimal("0.15"), never through the binary float value), sums all components
+exactly, and rounds ONCE, up, to the next whole nano-USD: a request is never billed less than it cost, and
+by less than one nano-USD more.
+
+Catalog price fields (USD) used here:
+- tokens: `inputPricePer1MTokens`, `outputPricePer1MTokens`, optional `cachedInputPricePer1MTokens`
+  (cache reads) and `cacheWritePricePer1MTokens` (Anthropic cache writes), optional `longContextPricing`
+  {`thresholdTokens`, and any of the three token prices}: applied to the WHOLE request when its input
+  exceeds the threshold (how Google, Anthropic and xAI bill long prompts);
+- images: `pricePerImage` (default), optional `imagePrices` {size: price} or {size: {quality: price}},
+  optional `defaultImageQuality`;
+- text-to-speech: `pricePer1MCharacters`;
+- audio in: `pricePerMinute` or `pricePerHour`, optional `minimumBilledSeconds`;
+- video: `pricePerSecond`, optional `pricesPerSecondBySize` {size: price}.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from server.domain.money import NANOS_PER_USD, nanos_to_usd, usd_to_nanos
+
+__all__ = [
+    "NANOS_PER_USD",
+    "PricingError",
+    "characters_cost_nanos",
+    "image_cost_nanos",
+    "image_price_usd",
+    "minutes_cost_nanos",
+    "nanos_to_usd",
+    "seconds_cost_nanos",
+    "token_cost_nanos",
+    "usd_to_nanos",
+]
+
+_MILLION = 1_000_000
+
+
+class PricingError(ValueError):
+    """The model entry has no price for what was used (a catalog gap): never bill such usage as free."""
+
+
+def _usd(value: Any, field: str, entry: Mapping[str, Any]) -> Fraction:
+    """A catalog price as an exact fraction of a USD; bools and negatives are rejected."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is not a number")
+    exact = Fraction(Decimal(str(value)))
+    if exact < 0:
+        raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is negative")
+    return exact
+
+
+def _price(entry: Mapping[str, Any], field: str, *, fallback: str | None = None) -> Fraction:
+    if entry.get(field) is not None:
+        return _usd(entry[field], field, entry)
+    if fallback is not None and entry.get(fallback) is not None:
+        return _usd(entry[fallback], fallback, entry)
+    raise PricingError(f"model '{entry.get('modelName')}' has no '{field}'")
+
+
+def _count(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _amount(value: float | int, name: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    exact = Fraction(Decimal(str(value)))
+    if exact < 0:
+        raise ValueError(f"{name} must not be negative, got {value!r}")
+    return exact
+
+
+def _to_nanos(usd: Fraction) -> int:
+    """Round an exact USD amount up to whole nano-USD."""
+    return math.ceil(usd * NANOS_PER_USD)
+
+
+def token_cost_nanos(
+    model_entry: Mapping[str, Any],
+    input_tokens: int,
+    output_tokens: int,
+    cached_tokens: int = 0,
+    *,
+    cache_write_tokens: int = 0,
+) -> int:
+    """Cost of a token-priced request.
+
+    `input_tokens` is ALL input tokens, the cached ones included (OpenAI's `prompt_tokens`, Gemini's
+    `promptTokenCount`); `cached_tokens` (cache reads) and `cache_write_tokens` are parts of it. For
+    Anthropic pass input_tokens = input_tokens + cache_read_input_tokens + cache_creation_input_tokens.
+    Cached tokens are billed at `cachedInputPricePer1MTokens` when the model has one, else at the input
+    price; cache writes at `cacheWritePricePer1MTokens`, else the input price. Reasoning tokens are output
+    tokens. A component with tokens but no price raises PricingError.
+    """
+    input_tokens = _count(input_tokens, "input_tokens")
+    output_tokens = _count(output_tokens, "output_tokens")
+    cached_tokens = _count(cached_tokens, "cached_tokens")
+    cache_write_tokens = _count(cache_write_tokens, "cache_write_tokens")
+    if cached_tokens + cache_write_tokens > input_tokens:
+        raise ValueError("cached_tokens + cache_write_tokens cannot exceed input_tokens (they are part of it)")
+
+    prices: Mapping[str, Any] = model_entry
+    long_ctx = model_entry.get("longContextPricing")
+    if isinstance(long_ctx, Mapping) and isinstance(long_ctx.get("thresholdTokens"), int):
+        if input_tokens > long_ctx["thresholdTokens"]:
+            prices = {**model_entry, **{k: v for k, v in long_ctx.items() if k != "thresholdTokens"}}
+
+    plain = input_tokens - cached_tokens - cache_write_tokens
+    total = Fraction(0)
+    if plain:
+        total += plain * _price(prices, "inputPricePer1MTokens")
+    if cached_tokens:
+        total += cached_tokens * _price(prices, "cachedInputPricePer1MTokens", fallback="inputPricePer1MTokens")
+    if cache_write_tokens:
+        total += cache_write_tokens * _price(prices, "cacheWritePricePer1MTokens", fallback="inputPricePer1MTokens")
+    if output_tokens:
+        total += output_tokens * _price(prices, "outputPricePer1MTokens")
+    return _to_nanos(total / _MILLION)
+
+
+def _price_of_size(value: Any, quality: str | None, default_quality: Any, entry: Mapping[str, Any]) -> Fraction:
+    if not isinstance(value, Mapping):
+        return _usd(value, "imagePrices", entry)
+    for q in (quality, default_quality):
+        if isinstance(q, str) and value.get(q) is not None:
+            return _usd(value[q], f"imagePrices.{q}", entry)
+    # Unknown or unset quality for this size: the dearest quality, never an under-charge.
+    return max(_usd(v, "imagePrices", entry) for v in value.values())
+
+
+def image_price_usd(model_entry: Mapping[str, Any], size: str | None = None, quality: str | None = None) -> Fraction:
+    """Exact USD price of ONE image: `imagePrices[size][quality]` (or `[size]`), else `pricePerImage`.
+
+    With a known size but an unknown/unset quality: `defaultImageQuality`, else the dearest quality of that
+    size. With an unknown size: `pricePerImage`, else the dearest listed price.
+    """
+    table = model_entry.get("imagePrices")
+    default_quality = model_entry.get("defaultImageQuality")
+    if isinstance(table, Mapping) and table:
+        if size is not None and size in table:
+            return _price_of_size(table[size], quality, default_quality, model_entry)
+        if model_entry.get("pricePerImage") is None:
+            return max(_price_of_size(v, quality, default_quality, model_entry) for v in table.values())
+    return _price(model_entry, "pricePerImage")
+
+
+def image_cost_nanos(
+    model_entry: Mapping[str, Any], n: int, size: str | None = None, quality: str | None = None
+) -> int:
+    """Cost of `n` generated images of one size and quality."""
+    n = _count(n, "n")
+    if n == 0:
+        return 0
+    return _to_nanos(n * image_price_usd(model_entry, size, quality))
+
+
+def characters_cost_nanos(entry: Mapping[str, Any], chars: int) -> int:
+    """Text-to-speech billed per input character (`pricePer1MCharacters`)."""
+    chars = _count(chars, "chars")
+    if chars == 0:
+        return 0
+    return _to_nanos(chars * _price(entry, "pricePer1MCharacters") / _MILLION)
+
+
+def minutes_cost_nanos(entry: Mapping[str, Any], seconds: float) -> int:
+    """Audio priced per minute (or per hour), billed for the exact duration, not whole minutes.
+
+    `seconds` is the audio duration; `minimumBilledSeconds` (e.g. Groq's 10 s) raises short clips to it.
+    """
+    duration = _amount(seconds, "seconds")
+    if duration == 0:
+        return 0
+    minimum = entry.get("minimumBilledSeconds")
+    if minimum is not None:
+        duration = max(duration, _amount(minimum, "minimumBilledSeconds"))
+    if entry.get("pricePerMinute") is not None:
+        per_second = _price(entry, "pricePerMinute") / 60
+    else:
+        per_second = _price(entry, "pricePerHour") / 3600
+    return _to_nanos(duration * per_second)
+
+
+def seconds_cost_nanos(entry: Mapping[str, Any], seconds: float, size: str | None = None) -> int:
+    """Video priced per generated second; `pricesPerSecondBySize[size]` when listed, else `pricePerSecond`."""
+    duration = _amount(seconds, "seconds")
+    if duration == 0:
+        return 0
+    by_size = entry.get("pricesPerSecondBySize")
+    if size is not None and isinstance(by_size, Mapping) and by_size.get(size) is not None:
+        per_second = _usd(by_size[size], f"pricesPerSecondBySize.{size}", entry)
+    else:
+        per_second = _price(entry, "pricePerSecond")
+    return _to_nanos(duration * per_second)

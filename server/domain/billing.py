@@ -1,0 +1,198 @@
+"""Billing and usage: the ONE place where credits move and usage records are written.
+
+A request first *reserves* its maximum cost: one conditional UPDATE (`balance >= amount`) plus a credit hold
+row, in one transaction, so concurrent requests can never overspend. When the request ends it is *settled*
+exactly once: the hold is removed, the unused part refunded, and the usage record and the ledger entry that
+explain the charge are written, all in one transaction. A failed call settles at cost 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from server.db.models import CreditHold, Transaction, UsageRecord, User
+from server.domain import clock
+from server.errors import InsufficientCredits
+from server.hub import Hub
+
+log = logging.getLogger("hub.billing")
+
+STALE_HOLD_AGE = timedelta(hours=2)  # longer than any request may run
+
+
+class _AlreadySettled(Exception):
+    """The hold or the usage record of this request exists no more / already: settling again is a no-op."""
+
+
+def new_request_id() -> str:
+    return "resp_" + uuid.uuid4().hex
+
+
+@dataclass
+class Outcome:
+    """What a finished request used; becomes one usage record."""
+
+    endpoint: str
+    provider: str
+    model: str
+    status: str  # "success" | "error" | "stopped"
+    cost_nanos: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    duration_ms: float = 0.0
+    ttft_ms: float | None = None
+    error: str | None = None
+    request_content: Any = None
+    response_content: Any = None
+
+
+@dataclass
+class Reservation:
+    """Credits held for one request. `byok` requests hold nothing and are charged nothing."""
+
+    request_id: str
+    user_id: int
+    api_key_id: int | None
+    amount_nanos: int
+    byok: bool
+    session_id: str | None = None
+    client_ip: str | None = None
+    settled: bool = False
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+
+async def reserve(
+    hub: Hub,
+    *,
+    user_id: int,
+    api_key_id: int | None,
+    amount_nanos: int,
+    byok: bool,
+    session_id: str | None = None,
+    client_ip: str | None = None,
+    request_id: str | None = None,
+) -> Reservation:
+    """Holds amount_nanos of the user's balance, or raises InsufficientCredits without touching anything."""
+    res = Reservation(
+        request_id or new_request_id(), user_id, api_key_id, 0 if byok else max(0, amount_nanos), byok
+    )
+    res.session_id, res.client_ip = session_id, client_ip
+    if res.byok:
+        return res
+    async with hub.sessions() as session, session.begin():
+        result = await session.execute(
+            update(User)
+            .where(User.id == user_id, User.balance_nanos >= res.amount_nanos)
+            .values(balance_nanos=User.balance_nanos - res.amount_nanos)
+        )
+        if result.rowcount != 1:
+            raise InsufficientCredits("Insufficient credits: this request may cost more than your remaining balance")
+        await session.execute(
+            insert(CreditHold).values(
+                request_id=res.request_id, user_id=user_id, amount_nanos=res.amount_nanos, created_at=clock.now()
+            )
+        )
+    return res
+
+
+async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
+    """Charges min(cost, reserved), refunds the rest, writes usage + ledger; exactly once. Returns the charge."""
+    async with res._lock:
+        if res.settled:
+            return 0
+        charge = 0 if res.byok else min(max(outcome.cost_nanos, 0), res.amount_nanos)
+        if outcome.status == "error":
+            charge = 0
+        now = clock.now()
+        try:
+            async with hub.sessions() as session, session.begin():
+                if not res.byok:
+                    held = await session.execute(delete(CreditHold).where(CreditHold.request_id == res.request_id))
+                    if held.rowcount != 1:  # already released (e.g. by crash recovery): nothing left to move
+                        raise _AlreadySettled
+                    refund = res.amount_nanos - charge
+                    if refund:
+                        await session.execute(
+                            update(User)
+                            .where(User.id == res.user_id)
+                            .values(balance_nanos=User.balance_nanos + refund)
+                        )
+                    if charge:
+                        await session.execute(insert(Transaction).values(**_ledger_row(res, outcome, charge, now)))
+                await session.execute(insert(UsageRecord).values(**_usage_row(hub, res, outcome, charge, now)))
+        except (IntegrityError, _AlreadySettled):
+            log.warning("request %s was already settled; not charging again", res.request_id)
+            res.settled = True
+            return 0
+        res.settled = True
+        return charge
+
+
+def _ledger_row(res: Reservation, outcome: Outcome, charge: int, now) -> dict:  # noqa: ANN001
+    return {
+        "transaction_id": "txn_" + uuid.uuid4().hex,
+        "user_id": res.user_id,
+        "amount_nanos": -charge,
+        "transaction_type": "usage",
+        "status": "completed",
+        "payment_method": "credits",
+        "description": f"{outcome.endpoint}: {outcome.provider}/{outcome.model}",
+        "request_id": res.request_id,
+        "created_at": now,
+    }
+
+
+def _usage_row(hub: Hub, res: Reservation, outcome: Outcome, charge: int, now) -> dict:  # noqa: ANN001
+    keep_content = hub.settings.log_content
+    return {
+        "request_id": res.request_id,
+        "user_id": res.user_id,
+        "api_key_id": res.api_key_id,
+        "endpoint": outcome.endpoint,
+        "provider": outcome.provider,
+        "model": outcome.model,
+        "input_tokens": outcome.input_tokens,
+        "output_tokens": outcome.output_tokens,
+        "cached_tokens": outcome.cached_tokens,
+        "reasoning_tokens": outcome.reasoning_tokens,
+        "cost_nanos": charge,
+        "duration_ms": outcome.duration_ms,
+        "ttft_ms": outcome.ttft_ms,
+        "status": outcome.status,
+        "session_id": res.session_id,
+        "client_ip": res.client_ip,
+        "error": outcome.error,
+        "byok": res.byok,
+        "request_content": outcome.request_content if keep_content else None,
+        "response_content": outcome.response_content if keep_content else None,
+        "created_at": now,
+    }
+
+
+async def release_stale_holds(hub: Hub, older_than: timedelta = STALE_HOLD_AGE) -> int:
+    """Refunds holds a crashed process left behind (each in its own transaction with its hold's removal)."""
+    cutoff = clock.now() - older_than
+    released = 0
+    async with hub.sessions() as session:
+        stale = (await session.execute(select(CreditHold).where(CreditHold.created_at < cutoff))).scalars().all()
+    for hold in stale:
+        async with hub.sessions() as session, session.begin():
+            gone = await session.execute(delete(CreditHold).where(CreditHold.request_id == hold.request_id))
+            if gone.rowcount == 1:
+                await session.execute(
+                    update(User)
+                    .where(User.id == hold.user_id)
+                    .values(balance_nanos=User.balance_nanos + hold.amount_nanos)
+                )
+                released += 1
+    return released

@@ -1,0 +1,57 @@
+"""Which provider and model a request goes to, and with which key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.errors import NotFound, Unavailable
+from server.hub import Hub
+from server.providers import registry
+from server.providers.base import ProviderConfig
+
+DEFAULT_MODELS = {
+    "text_completions": "openai/gpt-4o-mini",
+    "embeddings": "openai/text-embedding-3-small",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    provider: str
+    model: str  # the provider's own model id
+    entry: dict[str, Any]  # the catalog entry (prices, limits)
+    config: ProviderConfig
+    api_key: str
+    byok: bool
+
+
+def split_model(provider: str | None, model: str | None, category: str) -> tuple[str, str]:
+    """"provider/model", or provider plus a bare model, or the documented default."""
+    if not model:
+        model = DEFAULT_MODELS.get(category, "")
+    if provider:
+        prefix = f"{provider}/"
+        return provider, model[len(prefix) :] if model.startswith(prefix) else model
+    head, sep, tail = model.partition("/")
+    if not sep:
+        return DEFAULT_MODELS.get(category, "openai/").split("/")[0], model
+    return head, tail
+
+
+def resolve(hub: Hub, provider: str | None, model: str | None, category: str, byok_key: str | None) -> Route:
+    provider_id, model_id = split_model(provider, model, category)
+    provider_id = provider_id.strip().lower()
+    if provider_id not in registry.known_providers():
+        raise NotFound(f"Provider '{provider_id}' not found")
+    entry = hub.extras["catalog"].resolve(provider_id, model_id, category)
+    config = registry.provider_config(provider_id)
+    if config is None:
+        raise Unavailable(f"Provider '{provider_id}' is not configured on this gateway (set its base URL)")
+    key = byok_key or config.api_key
+    if not key:
+        raise Unavailable(
+            f"Provider '{provider_id}' has no API key configured: set {provider_id.upper()}_API_KEY "
+            "or pass byok_api_key"
+        )
+    return Route(provider_id, entry["modelName"], entry, config, key, byok=bool(byok_key))

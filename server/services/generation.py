@@ -1,0 +1,159 @@
+"""ChatService and CompletionsService: REST (JSON or SSE in HttpBody) and typed gRPC (unary and stream)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import orjson
+from google.api import httpbody_pb2
+from indoxhub.v1 import chat_pb2_grpc, completions_pb2_grpc, responses_pb2
+
+from server.domain import inference
+from server.domain.auth import Principal
+from server.domain.validation import Checker, check_messages, check_sampling
+from server.errors import NotFound
+from server.hub import Hub
+from server.providers.base import ChatParams
+from server.rpc import client_ip, metadata_of, streaming, unary
+from server.services.messages import opt, struct_dict, to_message, value_py
+
+SSE_DONE = b"data: [DONE]\n\n"
+
+
+def _sse(event: dict[str, Any]) -> httpbody_pb2.HttpBody:
+    return httpbody_pb2.HttpBody(content_type="text/event-stream", data=b"data: " + orjson.dumps(event) + b"\n\n")
+
+
+def _params(request, messages: list[dict[str, Any]]) -> tuple[ChatParams, dict[str, Any]]:  # noqa: ANN001
+    extra = struct_dict(request, "additional_params")
+    params = ChatParams(
+        model="",
+        messages=messages,
+        temperature=opt(request, "temperature"),
+        max_tokens=opt(request, "max_tokens"),
+        top_p=opt(request, "top_p"),
+        frequency_penalty=opt(request, "frequency_penalty"),
+        presence_penalty=opt(request, "presence_penalty"),
+        extra=extra,
+    )
+    return params, extra
+
+
+class _Generation:
+    """Shared by chat and completions: they differ only in how the request becomes messages."""
+
+    endpoint = ""
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+
+    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:  # noqa: ANN001
+        raise NotImplementedError
+
+    async def prepare(self, request, context, principal: Principal) -> inference.ChatCall:  # noqa: ANN001
+        checker = Checker()
+        messages = self.messages(request, checker)
+        check_sampling(
+            checker,
+            opt(request, "temperature"),
+            opt(request, "top_p"),
+            opt(request, "max_tokens"),
+            opt(request, "frequency_penalty"),
+            opt(request, "presence_penalty"),
+        )
+        checker.done()
+        params, extra = _params(request, messages)
+        session_id = metadata_of(context).get("x-session-id") or extra.pop("session_id", None)
+        return await inference.prepare(
+            self.hub,
+            principal,
+            endpoint=self.endpoint,
+            provider=opt(request, "provider"),
+            model=opt(request, "model"),
+            params=params,
+            byok_key=opt(request, "byok_api_key"),
+            session_id=str(session_id) if session_id else None,
+            client_ip=client_ip(context),
+        )
+
+    async def rest(self, request, context, principal: Principal):  # noqa: ANN001, ANN201
+        call = await self.prepare(request, context, principal)
+        if not opt(request, "stream"):
+            body = await inference.run_unary(self.hub, call)
+            yield httpbody_pb2.HttpBody(content_type="application/json", data=orjson.dumps(body))
+            return
+        await context.send_initial_metadata((("cache-control", "no-cache"), ("x-stream-id", call.response_id)))
+        async with contextlib.aclosing(inference.run_stream(self.hub, call)) as events:
+            async for event in events:
+                yield _sse(event)
+        yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
+
+    async def typed(self, request, context, principal: Principal) -> responses_pb2.ModelResponse:  # noqa: ANN001
+        call = await self.prepare(request, context, principal)
+        return to_message(await inference.run_unary(self.hub, call), responses_pb2.ModelResponse)
+
+    async def typed_stream(self, request, context, principal: Principal):  # noqa: ANN001, ANN201
+        call = await self.prepare(request, context, principal)
+        async with contextlib.aclosing(inference.run_stream(self.hub, call)) as events:
+            async for event in events:
+                yield to_message(event, responses_pb2.StreamEvent)
+
+    def stop(self, request, principal: Principal) -> responses_pb2.StopStreamResponse:  # noqa: ANN001
+        if not self.hub.extras["streams"].stop(request.stream_id, principal.user_id):
+            raise NotFound(f"Stream '{request.stream_id}' not found or already finished")
+        return responses_pb2.StopStreamResponse(success=True, message="Stream stopped", stream_id=request.stream_id)
+
+
+class ChatServicer(_Generation, chat_pb2_grpc.ChatServiceServicer):
+    endpoint = "chat"
+
+    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:  # noqa: ANN001
+        messages = [{"role": m.role, "content": value_py(m, "content")} for m in request.messages]
+        check_messages(checker, messages)
+        return messages
+
+    @streaming()
+    async def CreateChatCompletion(self, request, context, principal):  # noqa: ANN001
+        async for chunk in self.rest(request, context, principal):
+            yield chunk
+
+    @unary()
+    async def Chat(self, request, context, principal):  # noqa: ANN001
+        return await self.typed(request, context, principal)
+
+    @streaming()
+    async def StreamChat(self, request, context, principal):  # noqa: ANN001
+        async for event in self.typed_stream(request, context, principal):
+            yield event
+
+    @unary()
+    async def StopStream(self, request, context, principal):  # noqa: ANN001
+        return self.stop(request, principal)
+
+
+class CompletionsServicer(_Generation, completions_pb2_grpc.CompletionsServiceServicer):
+    endpoint = "completion"
+
+    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:  # noqa: ANN001
+        if not request.prompt:
+            checker.add(["body", "prompt"], "Field required", "missing")
+        return [{"role": "user", "content": request.prompt}]
+
+    @streaming()
+    async def CreateCompletion(self, request, context, principal):  # noqa: ANN001
+        async for chunk in self.rest(request, context, principal):
+            yield chunk
+
+    @unary()
+    async def Complete(self, request, context, principal):  # noqa: ANN001
+        return await self.typed(request, context, principal)
+
+    @streaming()
+    async def StreamComplete(self, request, context, principal):  # noqa: ANN001
+        async for event in self.typed_stream(request, context, principal):
+            yield event
+
+    @unary()
+    async def StopStream(self, request, context, principal):  # noqa: ANN001
+        return self.stop(request, principal)

@@ -1,0 +1,473 @@
+"""The model catalog (shipped JSON + HUB_CATALOG_DIR overrides) and the nano-USD pricing arithmetic."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from server.catalog import (
+    CATEGORIES,
+    Catalog,
+    CatalogError,
+    PricingError,
+    characters_cost_nanos,
+    image_cost_nanos,
+    load_catalog,
+    minutes_cost_nanos,
+    model_keys,
+    nanos_to_usd,
+    seconds_cost_nanos,
+    split_model_ref,
+    token_cost_nanos,
+    usd_to_nanos,
+)
+from server.errors import NotFound
+
+SHIPPED_PROVIDERS = {"openai", "anthropic", "google", "mistral", "deepseek", "xai", "groq"}
+STATUSES = {"active", "deprecated", "retired"}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(None)
+
+
+def all_models(catalog: Catalog):
+    for p in catalog.providers():
+        for category in CATEGORIES:
+            for entry in p[category]:
+                yield p["id"], category, entry
+
+
+NOT_PRICES = {"priceSource", "pricingNote", "thresholdTokens"}
+
+
+def price_fields(value, path=""):
+    """Every (path, value) of a price field, nested price tables (imagePrices, longContextPricing...) included."""
+    for k, v in value.items():
+        if k in NOT_PRICES:
+            continue
+        sub = f"{path}.{k}" if path else k
+        if isinstance(v, dict):
+            if path or "price" in k.lower():
+                yield from price_fields(v, sub)
+        elif path or "price" in k.lower():
+            yield sub, v
+
+
+# ----- shipped data ----------------------------------------------------------------------------------
+
+
+def test_shipped_catalog_loads_every_provider(catalog):
+    assert set(catalog.provider_ids()) == SHIPPED_PROVIDERS
+    assert [p["id"] for p in catalog.providers()] == catalog.provider_ids()  # stable order
+    assert "local" not in catalog.provider_ids()
+
+
+def test_every_provider_has_its_fields_and_all_six_categories(catalog):
+    for p in catalog.providers():
+        for field in ("id", "name", "description", "website"):
+            assert isinstance(p[field], str) and p[field], (p["id"], field)
+        for category in CATEGORIES:
+            assert isinstance(p[category], list), (p["id"], category)
+
+
+def test_every_model_has_the_required_fields(catalog):
+    for pid, category, e in all_models(catalog):
+        where = f"{pid}/{e.get('modelName')}"
+        for field in ("modelName", "name", "description"):
+            assert isinstance(e.get(field), str) and e[field], (where, field)
+        assert e["type"] == category, where
+        assert isinstance(e["is_disabled"], bool), where
+        assert e["status"] in STATUSES, where
+        assert e["is_disabled"] == (e["status"] == "retired"), where
+        assert e.get("priceSource", "estimate") == "estimate", where
+        if category == "text_completions":
+            assert isinstance(e["contextWindow"], int) and e["contextWindow"] > 0, where
+            assert "maxOutputTokens" not in e or e["maxOutputTokens"] > 0, where
+            assert e["inputPricePer1MTokens"] is not None and e["outputPricePer1MTokens"] is not None, where
+        elif category == "embeddings":
+            assert isinstance(e["contextWindow"], int) and e["inputPricePer1MTokens"] is not None, where
+        elif category == "image_generation":
+            assert "pricePerImage" in e or "imagePrices" in e, where
+        elif category == "text_to_speech":
+            assert "pricePer1MCharacters" in e, where
+        elif category == "speech_to_text":
+            assert "pricePerMinute" in e or "pricePerHour" in e, where
+        else:
+            assert "pricePerSecond" in e, where
+
+
+def test_every_price_is_a_non_negative_number(catalog):
+    count = 0
+    for pid, _category, e in all_models(catalog):
+        for path, value in price_fields(e):
+            count += 1
+            assert isinstance(value, int | float) and not isinstance(value, bool), (pid, e["modelName"], path)
+            assert value >= 0 and math.isfinite(value), (pid, e["modelName"], path)
+    assert count > 100
+
+
+def test_every_shipped_model_can_be_priced(catalog):
+    """The pricing functions accept every entry of their category: no catalog gap bills usage as free."""
+    for pid, category, e in all_models(catalog):
+        if category == "text_completions":
+            cost = token_cost_nanos(e, 1000, 500, 100)
+        elif category == "embeddings":
+            cost = token_cost_nanos(e, 1000, 0)
+        elif category == "image_generation":
+            cost = image_cost_nanos(e, 1, None, None)
+        elif category == "text_to_speech":
+            cost = characters_cost_nanos(e, 1000)
+        elif category == "speech_to_text":
+            cost = minutes_cost_nanos(e, 60)
+        else:
+            cost = seconds_cost_nanos(e, 8)
+        assert cost > 0 or e["inputPricePer1MTokens"] == 0, (pid, e["modelName"])
+
+
+def test_model_names_and_aliases_are_unique_per_provider_and_category(catalog):
+    for p in catalog.providers():
+        for category in CATEGORIES:
+            keys = [k for e in p[category] for k in model_keys(e)]
+            assert len(keys) == len(set(keys)), (p["id"], category)
+
+
+REQUIRED = {
+    "openai": {
+        "text_completions": [
+            "gpt-4o",
+            "gpt-4o-mini",
+            "gpt-4.1",
+            "gpt-4.1-mini",
+            "gpt-4.1-nano",
+            "o3-mini",
+            "o4-mini",
+            "gpt-3.5-turbo-instruct",
+        ],
+        "embeddings": ["text-embedding-3-small", "text-embedding-3-large", "text-embedding-ada-002"],
+        "image_generation": ["dall-e-3", "dall-e-2", "gpt-image-1"],
+        "text_to_speech": ["tts-1", "tts-1-hd", "gpt-4o-mini-tts"],
+        "speech_to_text": ["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"],
+        "video_generation": ["sora-2", "sora-2-pro"],
+    },
+    "anthropic": {
+        "text_completions": [
+            "claude-3-5-haiku-latest",
+            "claude-3-7-sonnet-latest",
+            "claude-sonnet-4-0",
+            "claude-opus-4-1",
+            "claude-haiku-4-5",
+            "claude-sonnet-4-5",
+            "claude-sonnet-4-5-20250929",
+        ],
+    },
+    "google": {
+        "text_completions": ["gemini-2.0-flash", "gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite"],
+        "embeddings": ["text-embedding-004", "gemini-embedding-001"],
+        "image_generation": ["imagen-3.0-generate-002", "imagen-4.0-generate-001"],
+        "video_generation": ["veo-3.0-generate-001", "veo-3.0-fast-generate-001", "veo-2.0-generate-001"],
+    },
+    "mistral": {
+        "text_completions": ["mistral-large-latest", "mistral-small-latest", "codestral-latest"],
+        "embeddings": ["mistral-embed"],
+    },
+    "deepseek": {"text_completions": ["deepseek-chat", "deepseek-reasoner"]},
+    "xai": {
+        "text_completions": ["grok-3", "grok-3-mini", "grok-4"],
+        "image_generation": ["grok-2-image", "grok-2-image-1212", "grok-2-image-latest"],
+    },
+    "groq": {"text_completions": ["llama-3.3-70b-versatile", "llama-3.1-8b-instant"]},
+}
+
+
+def test_the_catalog_knows_every_required_model(catalog):
+    for pid, categories in REQUIRED.items():
+        for category, names in categories.items():
+            for name in names:
+                assert catalog.find(pid, name, category) is not None, (pid, category, name)
+
+
+def test_every_provider_serves_at_least_one_enabled_model(catalog):
+    for p in catalog.providers():
+        assert any(not e["is_disabled"] for c in CATEGORIES for e in p[c]), p["id"]
+
+
+# ----- lookups and errors ----------------------------------------------------------------------------
+
+
+def test_lookup_by_model_name_and_by_alias(catalog):
+    assert catalog.model("openai", "gpt-4o-mini")["outputPricePer1MTokens"] == 0.60
+    by_alias = catalog.model("anthropic", "claude-haiku-4-5")
+    assert by_alias["modelName"] == "claude-haiku-4-5-20251001"
+    entry = catalog.resolve("anthropic", "claude-haiku-4-5", "text_completions")
+    assert entry["modelName"] == "claude-haiku-4-5-20251001"  # what goes upstream
+    assert catalog.model("groq", "gpt-oss-120b")["modelName"] == "openai/gpt-oss-120b"
+
+
+def test_models_in_a_category_are_exactly_as_stored(catalog):
+    stored = json.loads((Path(__file__).parents[2] / "server/catalog/data/openai.json").read_text())
+    for category in CATEGORIES:
+        assert catalog.models_in("openai", category) == stored[category]
+    assert catalog.provider("openai") == stored
+
+
+def test_unknown_provider_is_not_found_naming_it(catalog):
+    for call in (
+        lambda: catalog.provider("nope"),
+        lambda: catalog.models_in("nope", "embeddings"),
+        lambda: catalog.model("nope", "gpt-4o"),
+        lambda: catalog.resolve("nope", "gpt-4o", "text_completions"),
+    ):
+        with pytest.raises(NotFound) as err:
+            call()
+        assert err.value.detail == "Provider 'nope' not found"
+        assert err.value.http_status == 404
+
+
+def test_unknown_model_and_category_are_not_found(catalog):
+    with pytest.raises(NotFound) as err:
+        catalog.model("openai", "gpt-9")
+    assert err.value.detail == "Model 'gpt-9' not found for provider 'openai'"
+    with pytest.raises(NotFound) as err:
+        catalog.resolve("openai", "gpt-9", "text_completions")
+    assert "Model" in err.value.detail and "gpt-9" in err.value.detail
+    with pytest.raises(NotFound) as err:
+        catalog.models_in("openai", "music")
+    assert "music" in err.value.detail
+    assert catalog.find("openai", "gpt-9") is None
+
+
+def test_disabled_model_is_listed_but_not_served(catalog):
+    entry = catalog.model("openai", "dall-e-3")
+    assert entry["is_disabled"] is True and entry["status"] == "retired"
+    assert any(m["modelName"] == "dall-e-3" for m in catalog.models_in("openai", "image_generation"))
+    with pytest.raises(NotFound) as err:
+        catalog.resolve("openai", "dall-e-3", "image_generation")
+    assert err.value.detail == "Model 'openai/dall-e-3' is not available (disabled)"
+    with pytest.raises(NotFound) as err:
+        catalog.resolve("xai", "grok-2-image", "image_generation")  # by alias too
+    assert err.value.detail == "Model 'xai/grok-2-image' is not available (disabled)"
+
+
+def test_model_in_the_wrong_category(catalog):
+    with pytest.raises(NotFound) as err:
+        catalog.resolve("openai", "gpt-4o-mini", "embeddings")
+    assert err.value.detail == "Model 'openai/gpt-4o-mini' does not support embeddings"
+
+
+def test_answers_are_copies_and_resolve_is_read_only(catalog):
+    listed = catalog.providers()
+    listed[0]["text_completions"].clear()
+    catalog.model("openai", "gpt-4o")["inputPricePer1MTokens"] = 0
+    assert catalog.providers()[0]["text_completions"]
+    assert catalog.model("openai", "gpt-4o")["inputPricePer1MTokens"] == 2.50
+    entry = catalog.resolve("openai", "gpt-4o", "text_completions")
+    with pytest.raises(TypeError):
+        entry["inputPricePer1MTokens"] = 0  # type: ignore[index]
+
+
+def test_split_model_ref():
+    assert split_model_ref("openai/gpt-4o-mini") == ("openai", "gpt-4o-mini")
+    assert split_model_ref("groq/openai/gpt-oss-120b") == ("groq", "openai/gpt-oss-120b")
+    for bad in ("gpt-4o", "/gpt-4o", "openai/"):
+        with pytest.raises(NotFound):
+            split_model_ref(bad)
+
+
+# ----- HUB_CATALOG_DIR -------------------------------------------------------------------------------
+
+
+def write(directory: Path, name: str, data) -> None:
+    (directory / name).write_text(json.dumps(data))
+
+
+def test_extra_dir_adds_a_provider_and_overrides_a_model(tmp_path):
+    write(
+        tmp_path,
+        "local.json",
+        {
+            "id": "local",
+            "name": "Local",
+            "description": "Ollama on this machine",
+            "website": "http://127.0.0.1:11434",
+            "text_completions": [
+                {
+                    "id": "llama3",
+                    "modelName": "llama3.2:3b",
+                    "name": "Llama 3.2 3B",
+                    "type": "text_completions",
+                    "description": "local",
+                    "contextWindow": 131072,
+                    "inputPricePer1MTokens": 0,
+                    "outputPricePer1MTokens": 0,
+                    "is_disabled": False,
+                }
+            ],
+        },
+    )
+    base = load_catalog(None)
+    mini = base.model("openai", "gpt-4o-mini")
+    write(
+        tmp_path,
+        "openai.json",  # no "id": the file name names the provider
+        {
+            "description": "OpenAI through our enterprise contract",
+            "text_completions": [
+                {**mini, "inputPricePer1MTokens": 0.10, "outputPricePer1MTokens": 0.40},
+                {**mini, "modelName": "gpt-4o-mini-ft", "name": "Our fine-tune"},
+            ],
+            "image_generation": [{**base.model("openai", "dall-e-3"), "is_disabled": False, "status": "active"}],
+        },
+    )
+    cat = load_catalog(str(tmp_path))
+
+    assert cat.provider_ids()[-1] == "local"
+    local = cat.provider("local")
+    assert all(local[c] == [] for c in CATEGORIES if c != "text_completions")
+    assert cat.model("local", "llama3")["modelName"] == "llama3.2:3b"  # by id
+    assert cat.resolve("local", "llama3.2:3b", "text_completions")["contextWindow"] == 131072
+    assert token_cost_nanos(cat.resolve("local", "llama3", "text_completions"), 10_000, 10_000) == 0
+
+    openai = cat.provider("openai")
+    base_openai = base.provider("openai")
+    assert openai["description"] == "OpenAI through our enterprise contract"
+    assert openai["name"] == "OpenAI"  # fields the file does not name are kept
+    names = [m["modelName"] for m in openai["text_completions"]]
+    assert names == [m["modelName"] for m in base_openai["text_completions"]] + ["gpt-4o-mini-ft"]
+    overridden = cat.resolve("openai", "gpt-4o-mini", "text_completions")
+    assert overridden["inputPricePer1MTokens"] == 0.10
+    assert token_cost_nanos(overridden, 1000, 500) == 100_000 + 200_000
+    assert cat.model("openai", "gpt-4o")["inputPricePer1MTokens"] == 2.50  # others untouched
+    assert openai["embeddings"] == base_openai["embeddings"]
+    assert cat.resolve("openai", "dall-e-3", "image_generation")["pricePerImage"] == 0.04  # re-enabled
+    assert len(openai["image_generation"]) == len(base_openai["image_generation"])
+
+
+def test_extra_files_apply_in_name_order(tmp_path):
+    write(tmp_path, "a.json", {"id": "openai", "name": "First"})
+    write(tmp_path, "b.json", {"id": "openai", "name": "Second"})
+    assert load_catalog(str(tmp_path)).provider("openai")["name"] == "Second"
+
+
+def test_a_missing_extra_dir_is_an_error(tmp_path):
+    with pytest.raises(CatalogError, match="not a directory"):
+        load_catalog(str(tmp_path / "absent"))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[]",
+        json.dumps({"id": "x", "text_completions": {}}),
+        json.dumps({"id": "x", "text_completions": [{"name": "no modelName"}]}),
+        json.dumps({"id": "x", "embeddings": [{"modelName": "e", "is_disabled": "no"}]}),
+        json.dumps({"id": "a/b"}),
+    ],
+)
+def test_a_malformed_extra_file_is_an_error_naming_it(tmp_path, content):
+    (tmp_path / "bad.json").write_text(content)
+    with pytest.raises(CatalogError, match=r"bad\.json"):
+        load_catalog(str(tmp_path))
+
+
+# ----- pricing ---------------------------------------------------------------------------------------
+
+
+def test_token_cost_is_exact(catalog):
+    mini = catalog.model("openai", "gpt-4o-mini")  # $0.15 in, $0.075 cached, $0.60 out per 1M
+    assert token_cost_nanos(mini, 1000, 500) == 150_000 + 300_000
+    assert token_cost_nanos(mini, 1000, 500, 400) == 600 * 150 + 400 * 75 + 500 * 600
+    assert token_cost_nanos(mini, 0, 0) == 0
+    assert token_cost_nanos(mini, 1_000_000, 1_000_000) == usd_to_nanos(0.75)
+    # A million requests of 1 token each cost exactly what one request of a million tokens costs.
+    assert sum(token_cost_nanos(mini, 1, 0) for _ in range(1000)) * 1000 == token_cost_nanos(mini, 1_000_000, 0)
+
+
+def test_token_cost_rounds_up_once_to_the_next_nano():
+    entry = {"modelName": "t", "inputPricePer1MTokens": 0.0028, "outputPricePer1MTokens": 0.0001}
+    assert token_cost_nanos(entry, 1, 0) == 3  # 2.8 nanos
+    assert token_cost_nanos(entry, 1, 1) == 3  # 2.8 + 0.1, rounded once
+    assert token_cost_nanos(entry, 10, 0) == 28
+
+
+def test_cached_tokens_without_a_cached_price_cost_the_input_price():
+    entry = {"modelName": "t", "inputPricePer1MTokens": 1.0, "outputPricePer1MTokens": 2.0}
+    assert token_cost_nanos(entry, 1000, 0, 1000) == token_cost_nanos(entry, 1000, 0) == 1_000_000
+
+
+def test_cache_writes_and_long_context(catalog):
+    sonnet = catalog.model("anthropic", "claude-sonnet-4-5")  # $3 in, $3.75 write, $0.30 read, $15 out
+    assert token_cost_nanos(sonnet, 10_000, 1000, 2000, cache_write_tokens=3000) == (
+        5000 * 3000 + 2000 * 300 + 3000 * 3750 + 1000 * 15_000
+    )
+    # Over 200K input tokens the whole request is billed at the long-context rates ($6 in, $22.50 out).
+    assert token_cost_nanos(sonnet, 200_000, 0) == 200_000 * 3000
+    assert token_cost_nanos(sonnet, 200_001, 1000) == 200_001 * 6000 + 1000 * 22_500
+    pro = catalog.model("google", "gemini-3.1-pro-preview")
+    assert token_cost_nanos(pro, 300_000, 10_000, 100_000) == 200_000 * 4000 + 100_000 * 400 + 10_000 * 18_000
+
+
+def test_token_cost_rejects_bad_usage_and_missing_prices(catalog):
+    mini = catalog.model("openai", "gpt-4o-mini")
+    with pytest.raises(ValueError):
+        token_cost_nanos(mini, -1, 0)
+    with pytest.raises(ValueError):
+        token_cost_nanos(mini, 10, 0, 11)
+    with pytest.raises(PricingError):
+        token_cost_nanos(catalog.model("openai", "text-embedding-3-small"), 10, 1)  # no output price
+    with pytest.raises(PricingError):
+        token_cost_nanos({"modelName": "x", "inputPricePer1MTokens": -1}, 1, 0)
+
+
+def test_image_cost(catalog):
+    dalle3 = catalog.model("openai", "dall-e-3")
+    assert image_cost_nanos(dalle3, 2, "1792x1024", "hd") == 240_000_000
+    assert image_cost_nanos(dalle3, 1, "1024x1024", "standard") == 40_000_000
+    assert image_cost_nanos(dalle3, 1, "1024x1024", None) == 40_000_000  # defaultImageQuality
+    assert image_cost_nanos(dalle3, 1, None, None) == 40_000_000  # pricePerImage
+    assert image_cost_nanos(dalle3, 0, "1024x1024", "hd") == 0
+    dalle2 = catalog.model("openai", "dall-e-2")
+    assert image_cost_nanos(dalle2, 3, "256x256", None) == 48_000_000
+    grok = catalog.model("xai", "grok-imagine-image-2.0")
+    assert image_cost_nanos(grok, 1, "2k", "low") == 60_000_000
+    # A known size with an unknown quality and no default costs the dearest quality, never less.
+    assert (
+        image_cost_nanos({"modelName": "x", "imagePrices": {"s": {"a": 0.01, "b": 0.03}}}, 1, "s", "zzz") == 30_000_000
+    )
+    assert image_cost_nanos({"modelName": "x", "imagePrices": {"s": 0.01, "t": 0.02}}, 1, "u", None) == 20_000_000
+    with pytest.raises(PricingError):
+        image_cost_nanos({"modelName": "x"}, 1, None, None)
+
+
+def test_characters_minutes_and_seconds(catalog):
+    assert characters_cost_nanos(catalog.model("openai", "tts-1"), 1000) == 15_000_000
+    assert characters_cost_nanos(catalog.model("openai", "tts-1-hd"), 1) == 30_000
+    whisper = catalog.model("openai", "whisper-1")  # $0.006 per minute, billed per second fraction
+    assert minutes_cost_nanos(whisper, 60) == 6_000_000
+    assert minutes_cost_nanos(whisper, 90.5) == 9_050_000
+    assert minutes_cost_nanos(whisper, 0.01) == 1000
+    assert minutes_cost_nanos(whisper, 0) == 0
+    turbo = catalog.model("groq", "whisper-large-v3-turbo")  # $0.04 per hour, 10 s minimum
+    assert minutes_cost_nanos(turbo, 3) == minutes_cost_nanos(turbo, 10) == math.ceil(10 * 0.04e9 / 3600)
+    assert minutes_cost_nanos(turbo, 3600) == 40_000_000
+    sora_pro = catalog.model("openai", "sora-2-pro")
+    assert seconds_cost_nanos(sora_pro, 8, "1792x1024") == 4_000_000_000
+    assert seconds_cost_nanos(sora_pro, 8) == 2_400_000_000
+    assert seconds_cost_nanos(catalog.model("google", "veo-3.1-fast-generate-preview"), 4.5) == 675_000_000
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            minutes_cost_nanos(whisper, bad)
+        with pytest.raises(ValueError):
+            seconds_cost_nanos(sora_pro, bad)
+
+
+def test_usd_nano_conversions():
+    assert usd_to_nanos(0.15) == 150_000_000
+    assert usd_to_nanos(1) == 1_000_000_000
+    assert nanos_to_usd(450_000) == 0.00045
+    assert nanos_to_usd(usd_to_nanos(12.345678901)) == 12.345678901
