@@ -34,7 +34,9 @@ class Hub:
 
         self.extras["catalog"] = load_catalog(self.settings.catalog_dir)
         self.extras["http"] = create_client(
-            connect_timeout=self.settings.upstream_connect_timeout, read_timeout=self.settings.upstream_read_timeout
+            connect_timeout=self.settings.upstream_connect_timeout,
+            read_timeout=self.settings.upstream_read_timeout,
+            retries=self.settings.upstream_retries,
         )
         self.extras["streams"] = ActiveStreams()
         self.extras["background"] = set()

@@ -123,6 +123,7 @@ def start_gateway(extra_env: dict[str, str] | None = None, fake_providers: bool 
             "HUB_HTTP_PORT": str(http_port),
             "HUB_GRPC_PORT": str(grpc_port),
             "HUB_UPSTREAM_RETRIES": "2",
+            "HUB_UPSTREAM_READ_TIMEOUT": "3",
         }
     )
     if fake_providers:

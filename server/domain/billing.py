@@ -83,9 +83,7 @@ async def reserve(
     request_id: str | None = None,
 ) -> Reservation:
     """Holds amount_nanos of the user's balance, or raises InsufficientCredits without touching anything."""
-    res = Reservation(
-        request_id or new_request_id(), user_id, api_key_id, 0 if byok else max(0, amount_nanos), byok
-    )
+    res = Reservation(request_id or new_request_id(), user_id, api_key_id, 0 if byok else max(0, amount_nanos), byok)
     res.session_id, res.client_ip = session_id, client_ip
     if res.byok:
         return res
@@ -123,9 +121,7 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
                     refund = res.amount_nanos - charge
                     if refund:
                         await session.execute(
-                            update(User)
-                            .where(User.id == res.user_id)
-                            .values(balance_nanos=User.balance_nanos + refund)
+                            update(User).where(User.id == res.user_id).values(balance_nanos=User.balance_nanos + refund)
                         )
                     if charge:
                         await session.execute(insert(Transaction).values(**_ledger_row(res, outcome, charge, now)))
@@ -138,7 +134,7 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
         return charge
 
 
-def _ledger_row(res: Reservation, outcome: Outcome, charge: int, now) -> dict:  # noqa: ANN001
+def _ledger_row(res: Reservation, outcome: Outcome, charge: int, now) -> dict:
     return {
         "transaction_id": "txn_" + uuid.uuid4().hex,
         "user_id": res.user_id,
@@ -152,7 +148,7 @@ def _ledger_row(res: Reservation, outcome: Outcome, charge: int, now) -> dict:  
     }
 
 
-def _usage_row(hub: Hub, res: Reservation, outcome: Outcome, charge: int, now) -> dict:  # noqa: ANN001
+def _usage_row(hub: Hub, res: Reservation, outcome: Outcome, charge: int, now) -> dict:
     keep_content = hub.settings.log_content
     return {
         "request_id": res.request_id,

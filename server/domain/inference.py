@@ -86,7 +86,7 @@ async def prepare(
     return ChatCall(endpoint, route, params, reservation, prompt_tokens)
 
 
-def _adapter(call: ChatCall):  # noqa: ANN202
+def _adapter(call: ChatCall):
     return registry.adapter_for(call.route.config.wire_format)
 
 
@@ -95,7 +95,9 @@ def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning:
     if reported is not None and (reported.input_tokens or reported.output_tokens):
         return reported
     out = tokens.count_text(text) + tokens.count_text(reasoning)
-    return TokenCounts(input_tokens=call.prompt_tokens, output_tokens=out, reasoning_tokens=tokens.count_text(reasoning))
+    return TokenCounts(
+        input_tokens=call.prompt_tokens, output_tokens=out, reasoning_tokens=tokens.count_text(reasoning)
+    )
 
 
 async def _settle(hub: Hub, call: ChatCall, status: str, usage: TokenCounts, **extra: Any) -> int:
@@ -188,7 +190,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                     yield responses.text_delta_event(rid, item.text)
         except HubError as exc:
             error = exc
-        except Exception as exc:  # noqa: BLE001 - a bug or unmapped failure still ends the stream cleanly
+        except Exception as exc:
             log.exception("stream %s failed", rid)
             error = UpstreamError(call.route.provider, 502, f"stream failed: {type(exc).__name__}")
         text = "".join(state.text)
@@ -198,10 +200,14 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
             yield sse_error_event(error)
             return
         status = "stopped" if stopped else ("failed" if error else _status_for(state.end and state.end.finish_reason))
-        usage = _counted(call, None if (stopped or error) else state.end and state.end.usage, text, "".join(state.reasoning))
+        usage = _counted(
+            call, None if (stopped or error) else state.end and state.end.usage, text, "".join(state.reasoning)
+        )
         if state.end and state.end.usage and (stopped or error):
             usage.input_tokens = state.end.usage.input_tokens or usage.input_tokens
-        charge = await asyncio.shield(_settle_stream(hub, call, state, "stopped" if stopped or error else "success", usage, error))
+        charge = await asyncio.shield(
+            _settle_stream(hub, call, state, "stopped" if stopped or error else "success", usage, error)
+        )
         settled = True
         yield responses.item_done_event(rid, text, "completed" if status != "failed" else "incomplete")
         if error is not None:
@@ -259,7 +265,7 @@ async def _until_stopped(upstream: AsyncIterator, stop: asyncio.Event) -> AsyncI
                 await nxt
 
 
-def _partial_body(call: ChatCall, status: str, text: str, usage=None, finish_reason=None) -> dict[str, Any]:  # noqa: ANN001
+def _partial_body(call: ChatCall, status: str, text: str, usage=None, finish_reason=None) -> dict[str, Any]:
     return responses.response_body(
         response_id=call.response_id,
         created_at=call.created_at,

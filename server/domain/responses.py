@@ -67,7 +67,11 @@ def created_event(response: dict[str, Any]) -> dict[str, Any]:
 
 
 def item_added_event(response_id: str) -> dict[str, Any]:
-    return {"type": "response.output_item.added", "output_index": 0, "item": output_item(response_id, None, "in_progress")}
+    return {
+        "type": "response.output_item.added",
+        "output_index": 0,
+        "item": output_item(response_id, None, "in_progress"),
+    }
 
 
 def part_added_event(response_id: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ class Route:
 
 
 def split_model(provider: str | None, model: str | None, category: str) -> tuple[str, str]:
-    """"provider/model", or provider plus a bare model, or the documented default."""
+    """ "provider/model", or provider plus a bare model, or the documented default."""
     if not model:
         model = DEFAULT_MODELS.get(category, "")
     if provider:

@@ -29,7 +29,7 @@ class Checker:
             raise ValidationFailed(self.errors)
 
 
-def check_sampling(c: Checker, temperature, top_p, max_tokens, frequency_penalty, presence_penalty) -> None:  # noqa: ANN001
+def check_sampling(c: Checker, temperature, top_p, max_tokens, frequency_penalty, presence_penalty) -> None:
     c.between("temperature", temperature, 0, 2)
     c.between("top_p", top_p, 0, 1)
     c.positive("max_tokens", max_tokens)

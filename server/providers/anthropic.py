@@ -155,8 +155,8 @@ async def stream_chat(
     stop_reason: str | None = None
     stopped = False
     async with open_sse(client, cfg.id, url, headers(api_key), body, byok=api_key != cfg.api_key) as events:
-        async for event in events:
-            if not event.data.strip():
+        async for event in events:  # read to the end (not just message_stop) so the connection can be reused
+            if stopped or not event.data.strip():
                 continue
             data = event_json(cfg.id, event)
             kind = data.get("type") or event.event
@@ -170,7 +170,6 @@ async def stream_chat(
                 usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
             elif kind == "message_stop":
                 stopped = True
-                break
             elif kind == "error":
                 raise stream_error(cfg.id, data)
     if not stopped:

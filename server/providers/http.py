@@ -47,7 +47,7 @@ _DEFAULT_POLICY = RetryPolicy()
 _policies: weakref.WeakKeyDictionary[httpx.AsyncClient, RetryPolicy] = weakref.WeakKeyDictionary()
 
 
-def make_client(
+def create_client(
     *,
     connect_timeout: float = 5.0,
     read_timeout: float = 120.0,
@@ -82,7 +82,7 @@ def make_client(
 
 
 def retry_policy(client: httpx.AsyncClient) -> RetryPolicy:
-    """The policy `make_client` attached to this client; the default one for other clients."""
+    """The policy `create_client` attached to this client; the default one for other clients."""
     return _policies.get(client, _DEFAULT_POLICY)
 
 

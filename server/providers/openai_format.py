@@ -184,11 +184,11 @@ async def stream_chat(
     usage: TokenCounts | None = None
     done = False
     async with open_sse(client, cfg.id, url, headers(api_key), body, byok=api_key != cfg.api_key) as events:
-        async for event in events:
+        async for event in events:  # read to the end (not just [DONE]) so the connection can be reused
+            if done or not event.data.strip():
+                continue
             if event.data.strip() == "[DONE]":
                 done = True
-                break
-            if not event.data.strip():
                 continue
             chunk = event_json(cfg.id, event)
             if not isinstance(chunk, dict):

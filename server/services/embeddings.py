@@ -16,7 +16,7 @@ class EmbeddingsServicer(embeddings_pb2_grpc.EmbeddingsServiceServicer):
         self.hub = hub
 
     @unary()
-    async def CreateEmbedding(self, request, context, principal):  # noqa: ANN001
+    async def CreateEmbedding(self, request, context, principal):
         extra = struct_dict(request, "additional_params")
         session_id = metadata_of(context).get("x-session-id") or extra.pop("session_id", None)
         done = await embeddings.embed(

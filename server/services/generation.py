@@ -25,7 +25,7 @@ def _sse(event: dict[str, Any]) -> httpbody_pb2.HttpBody:
     return httpbody_pb2.HttpBody(content_type="text/event-stream", data=b"data: " + orjson.dumps(event) + b"\n\n")
 
 
-def _params(request, messages: list[dict[str, Any]]) -> tuple[ChatParams, dict[str, Any]]:  # noqa: ANN001
+def _params(request, messages: list[dict[str, Any]]) -> tuple[ChatParams, dict[str, Any]]:
     extra = struct_dict(request, "additional_params")
     params = ChatParams(
         model="",
@@ -48,10 +48,10 @@ class _Generation:
     def __init__(self, hub: Hub):
         self.hub = hub
 
-    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:  # noqa: ANN001
+    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    async def prepare(self, request, context, principal: Principal) -> inference.ChatCall:  # noqa: ANN001
+    async def prepare(self, request, context, principal: Principal) -> inference.ChatCall:
         checker = Checker()
         messages = self.messages(request, checker)
         check_sampling(
@@ -77,7 +77,7 @@ class _Generation:
             client_ip=client_ip(context),
         )
 
-    async def rest(self, request, context, principal: Principal):  # noqa: ANN001, ANN201
+    async def rest(self, request, context, principal: Principal):
         call = await self.prepare(request, context, principal)
         if not opt(request, "stream"):
             body = await inference.run_unary(self.hub, call)
@@ -89,17 +89,17 @@ class _Generation:
                 yield _sse(event)
         yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
 
-    async def typed(self, request, context, principal: Principal) -> responses_pb2.ModelResponse:  # noqa: ANN001
+    async def typed(self, request, context, principal: Principal) -> responses_pb2.ModelResponse:
         call = await self.prepare(request, context, principal)
         return to_message(await inference.run_unary(self.hub, call), responses_pb2.ModelResponse)
 
-    async def typed_stream(self, request, context, principal: Principal):  # noqa: ANN001, ANN201
+    async def typed_stream(self, request, context, principal: Principal):
         call = await self.prepare(request, context, principal)
         async with contextlib.aclosing(inference.run_stream(self.hub, call)) as events:
             async for event in events:
                 yield to_message(event, responses_pb2.StreamEvent)
 
-    def stop(self, request, principal: Principal) -> responses_pb2.StopStreamResponse:  # noqa: ANN001
+    def stop(self, request, principal: Principal) -> responses_pb2.StopStreamResponse:
         if not self.hub.extras["streams"].stop(request.stream_id, principal.user_id):
             raise NotFound(f"Stream '{request.stream_id}' not found or already finished")
         return responses_pb2.StopStreamResponse(success=True, message="Stream stopped", stream_id=request.stream_id)
@@ -108,52 +108,52 @@ class _Generation:
 class ChatServicer(_Generation, chat_pb2_grpc.ChatServiceServicer):
     endpoint = "chat"
 
-    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:  # noqa: ANN001
+    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:
         messages = [{"role": m.role, "content": value_py(m, "content")} for m in request.messages]
         check_messages(checker, messages)
         return messages
 
     @streaming()
-    async def CreateChatCompletion(self, request, context, principal):  # noqa: ANN001
+    async def CreateChatCompletion(self, request, context, principal):
         async for chunk in self.rest(request, context, principal):
             yield chunk
 
     @unary()
-    async def Chat(self, request, context, principal):  # noqa: ANN001
+    async def Chat(self, request, context, principal):
         return await self.typed(request, context, principal)
 
     @streaming()
-    async def StreamChat(self, request, context, principal):  # noqa: ANN001
+    async def StreamChat(self, request, context, principal):
         async for event in self.typed_stream(request, context, principal):
             yield event
 
     @unary()
-    async def StopStream(self, request, context, principal):  # noqa: ANN001
+    async def StopStream(self, request, context, principal):
         return self.stop(request, principal)
 
 
 class CompletionsServicer(_Generation, completions_pb2_grpc.CompletionsServiceServicer):
     endpoint = "completion"
 
-    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:  # noqa: ANN001
+    def messages(self, request, checker: Checker) -> list[dict[str, Any]]:
         if not request.prompt:
             checker.add(["body", "prompt"], "Field required", "missing")
         return [{"role": "user", "content": request.prompt}]
 
     @streaming()
-    async def CreateCompletion(self, request, context, principal):  # noqa: ANN001
+    async def CreateCompletion(self, request, context, principal):
         async for chunk in self.rest(request, context, principal):
             yield chunk
 
     @unary()
-    async def Complete(self, request, context, principal):  # noqa: ANN001
+    async def Complete(self, request, context, principal):
         return await self.typed(request, context, principal)
 
     @streaming()
-    async def StreamComplete(self, request, context, principal):  # noqa: ANN001
+    async def StreamComplete(self, request, context, principal):
         async for event in self.typed_stream(request, context, principal):
             yield event
 
     @unary()
-    async def StopStream(self, request, context, principal):  # noqa: ANN001
+    async def StopStream(self, request, context, principal):
         return self.stop(request, principal)

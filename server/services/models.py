@@ -15,18 +15,18 @@ class ModelsServicer(models_pb2_grpc.ModelsServiceServicer):
         self.hub = hub
 
     @property
-    def catalog(self):  # noqa: ANN201
+    def catalog(self):
         return self.hub.extras["catalog"]
 
-    def _category(self, request, category: str):  # noqa: ANN001, ANN202
+    def _category(self, request, category: str):
         return list_value(self.catalog.models_in(request.provider_id, category))
 
     @unary()
-    async def GetProviders(self, request, context, principal):  # noqa: ANN001
+    async def GetProviders(self, request, context, principal):
         return list_value(self.catalog.providers())
 
     @unary(auth=False)
-    async def GetTrendingModels(self, request, context, principal):  # noqa: ANN001
+    async def GetTrendingModels(self, request, context, principal):
         days, limit = trending.check_window(opt(request, "days"), opt(request, "limit"))
         rows, total = await trending.trending(self.hub, days, limit)
         return models_pb2.TrendingModelsResponse(
@@ -46,33 +46,33 @@ class ModelsServicer(models_pb2_grpc.ModelsServiceServicer):
         )
 
     @unary()
-    async def GetProviderInfo(self, request, context, principal):  # noqa: ANN001
+    async def GetProviderInfo(self, request, context, principal):
         return struct_value(self.catalog.provider(request.provider_id))
 
     @unary()
-    async def GetTextCompletionModels(self, request, context, principal):  # noqa: ANN001
+    async def GetTextCompletionModels(self, request, context, principal):
         return self._category(request, "text_completions")
 
     @unary()
-    async def GetEmbeddingModels(self, request, context, principal):  # noqa: ANN001
+    async def GetEmbeddingModels(self, request, context, principal):
         return self._category(request, "embeddings")
 
     @unary()
-    async def GetImageGenerationModels(self, request, context, principal):  # noqa: ANN001
+    async def GetImageGenerationModels(self, request, context, principal):
         return self._category(request, "image_generation")
 
     @unary()
-    async def GetTextToSpeechModels(self, request, context, principal):  # noqa: ANN001
+    async def GetTextToSpeechModels(self, request, context, principal):
         return self._category(request, "text_to_speech")
 
     @unary()
-    async def GetSpeechToTextModels(self, request, context, principal):  # noqa: ANN001
+    async def GetSpeechToTextModels(self, request, context, principal):
         return self._category(request, "speech_to_text")
 
     @unary()
-    async def GetVideoGenerationModels(self, request, context, principal):  # noqa: ANN001
+    async def GetVideoGenerationModels(self, request, context, principal):
         return self._category(request, "video_generation")
 
     @unary()
-    async def GetModelInfo(self, request, context, principal):  # noqa: ANN001
+    async def GetModelInfo(self, request, context, principal):
         return struct_value(self.catalog.model(request.provider_id, request.model_id))

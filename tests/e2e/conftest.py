@@ -16,7 +16,7 @@ _counter = itertools.count()
 
 @pytest.fixture(scope="session")
 def gateway() -> Gateway:
-    gw = start_gateway(fake_providers=False)
+    gw = start_gateway()
     yield gw
     gw.close()
 

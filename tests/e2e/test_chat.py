@@ -31,7 +31,9 @@ def usage_rows(gateway: Gateway, user_id: int) -> list[dict]:
 def ledger_sum(gateway: Gateway, user_id: int) -> int:
     db = sqlite3.connect(gateway.workdir / "hub.db")
     try:
-        return db.execute("SELECT coalesce(sum(amount_nanos), 0) FROM transactions WHERE user_id = ?", (user_id,)).fetchone()[0]
+        return db.execute(
+            "SELECT coalesce(sum(amount_nanos), 0) FROM transactions WHERE user_id = ?", (user_id,)
+        ).fetchone()[0]
     finally:
         db.close()
 
@@ -58,7 +60,9 @@ def chat(rest: httpx.Client, key: str, content: str, **fields) -> httpx.Response
     return rest.post("/chat/completions", headers=bearer(key), json=body)
 
 
-@pytest.mark.parametrize("model", [
+@pytest.mark.parametrize(
+    "model",
+    [
         "openai/gpt-4o-mini",
         "anthropic/claude-haiku-4-5-20251001",
         "google/gemini-3.5-flash",
@@ -66,7 +70,8 @@ def chat(rest: httpx.Client, key: str, content: str, **fields) -> httpx.Response
         "deepseek/deepseek-flash",
         "xai/grok-4.3",
         "groq/openai/gpt-oss-20b",
-    ],)
+    ],
+)
 def test_chat_unary_every_provider(gateway: Gateway, rest: httpx.Client, make_user, model: str) -> None:
     user_id, key = make_user(credits=5)
     r = chat(rest, key, "Hello there", model=model, max_tokens=50)
@@ -92,7 +97,11 @@ def test_chat_unary_every_provider(gateway: Gateway, rest: httpx.Client, make_us
 
 def test_chat_stream_events_in_order(gateway: Gateway, rest: httpx.Client, make_user) -> None:
     user_id, key = make_user()
-    body = {"messages": [{"role": "user", "content": "one two three four"}], "model": "openai/gpt-4o-mini", "stream": True}
+    body = {
+        "messages": [{"role": "user", "content": "one two three four"}],
+        "model": "openai/gpt-4o-mini",
+        "stream": True,
+    }
     with rest.stream("POST", "/chat/completions", headers=bearer(key), json=body) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
@@ -126,19 +135,31 @@ def test_stream_reasoning_events(rest: httpx.Client, make_user) -> None:
 
 def test_stream_without_provider_usage_is_counted(gateway: Gateway, rest: httpx.Client, make_user) -> None:
     user_id, key = make_user()
-    body = {"messages": [{"role": "user", "content": "count me [[nousage]]"}], "model": "openai/gpt-4o-mini", "stream": True}
+    body = {
+        "messages": [{"role": "user", "content": "count me [[nousage]]"}],
+        "model": "openai/gpt-4o-mini",
+        "stream": True,
+    }
     with rest.stream("POST", "/chat/completions", headers=bearer(key), json=body) as r:
         events = sse_events(r)
     usage = events[-2]["response"]["usage"]
     assert usage["input_tokens"] > 0 and usage["output_tokens"] > 0 and usage["cost"] > 0
-    sent = [q for q in fake_requests(gateway) if q["path"].endswith("/chat/completions") and "count me" in json.dumps(q["body"])]
+    sent = [
+        q
+        for q in fake_requests(gateway)
+        if q["path"].endswith("/chat/completions") and "count me" in json.dumps(q["body"])
+    ]
     assert sent and sent[-1]["body"]["stream_options"] == {"include_usage": True}
     assert usage_rows(gateway, user_id)[0]["cost_nanos"] > 0
 
 
 def test_upstream_failure_mid_stream_is_an_error_event(gateway: Gateway, rest: httpx.Client, make_user) -> None:
     user_id, key = make_user()
-    body = {"messages": [{"role": "user", "content": "cut [[cut]] [[long:20]]"}], "model": "openai/gpt-4o-mini", "stream": True}
+    body = {
+        "messages": [{"role": "user", "content": "cut [[cut]] [[long:20]]"}],
+        "model": "openai/gpt-4o-mini",
+        "stream": True,
+    }
     with rest.stream("POST", "/chat/completions", headers=bearer(key), json=body) as r:
         assert r.status_code == 200
         events = sse_events(r)
@@ -151,7 +172,12 @@ def test_upstream_failure_mid_stream_is_an_error_event(gateway: Gateway, rest: h
 
 def test_upstream_errors_map_to_clear_statuses(gateway: Gateway, rest: httpx.Client, make_user) -> None:
     user_id, key = make_user(credits=2)
-    for marker, status in (("[[status:429]]", 429), ("[[status:500]]", 502), ("[[status:401]]", 502), ("[[status:503]]", 503)):
+    for marker, status in (
+        ("[[status:429]]", 429),
+        ("[[status:500]]", 502),
+        ("[[status:401]]", 502),
+        ("[[status:503]]", 503),
+    ):
         r = chat(rest, key, f"fail {marker}")
         assert r.status_code == status, (marker, r.text)
         assert "openai" in r.json()["detail"]
@@ -173,12 +199,18 @@ def test_validation_422s(rest: httpx.Client, make_user) -> None:
     _, key = make_user()
     r = rest.post("/chat/completions", headers=bearer(key), json={"messages": []})
     assert r.status_code == 422
-    assert r.json()["detail"] == [{"loc": ["body", "messages"], "msg": "List of messages cannot be empty", "type": "value_error"}]
+    assert r.json()["detail"] == [
+        {"loc": ["body", "messages"], "msg": "List of messages cannot be empty", "type": "value_error"}
+    ]
     r = rest.post("/chat/completions", headers=bearer(key), json={"messages": [{"role": "wizard", "content": "x"}]})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "messages", 0, "role"]
     r = chat(rest, key, "x", temperature=2.5, top_p=1.5, max_tokens=0)
     assert r.status_code == 422
-    assert {tuple(e["loc"]) for e in r.json()["detail"]} == {("body", "temperature"), ("body", "top_p"), ("body", "max_tokens")}
+    assert {tuple(e["loc"]) for e in r.json()["detail"]} == {
+        ("body", "temperature"),
+        ("body", "top_p"),
+        ("body", "max_tokens"),
+    }
     r = rest.post("/completions", headers=bearer(key), json={"model": "openai/gpt-4o-mini"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "prompt"]
     r = rest.post("/chat/completions", headers=bearer(key), json={"messages": "hi"})
@@ -235,12 +267,20 @@ def test_completions_unary_and_stream(rest: httpx.Client, make_user) -> None:
 
 def _stream_in_thread(gateway: Gateway, key: str, content: str, path: str, out: dict) -> threading.Thread:
     def run() -> None:
-        body = {"messages": [{"role": "user", "content": content}], "prompt": content, "model": "openai/gpt-4o-mini", "stream": True}
+        body = {
+            "messages": [{"role": "user", "content": content}],
+            "prompt": content,
+            "model": "openai/gpt-4o-mini",
+            "stream": True,
+        }
         if path == "/completions":
             body.pop("messages")
         else:
             body.pop("prompt")
-        with httpx.Client(base_url=gateway.api, timeout=30) as client, client.stream("POST", path, headers=bearer(key), json=body) as r:
+        with (
+            httpx.Client(base_url=gateway.api, timeout=30) as client,
+            client.stream("POST", path, headers=bearer(key), json=body) as r,
+        ):
             out["events"] = []
             for line in r.iter_lines():
                 if line.startswith("data: "):
@@ -290,8 +330,15 @@ def test_stop_stream_bills_partial_usage(gateway: Gateway, rest: httpx.Client, m
 def test_client_disconnect_cancels_upstream_and_bills_once(gateway: Gateway, rest: httpx.Client, make_user) -> None:
     user_id, key = make_user()
     before = httpx.get(f"{gateway.fake_base}/__stats").json()["streams_aborted"]
-    body = {"messages": [{"role": "user", "content": "leave [[slow:0.2]] [[long:100]]"}], "model": "openai/gpt-4o-mini", "stream": True}
-    with httpx.Client(base_url=gateway.api, timeout=30) as client, client.stream("POST", "/chat/completions", headers=bearer(key), json=body) as r:
+    body = {
+        "messages": [{"role": "user", "content": "leave [[slow:0.2]] [[long:100]]"}],
+        "model": "openai/gpt-4o-mini",
+        "stream": True,
+    }
+    with (
+        httpx.Client(base_url=gateway.api, timeout=30) as client,
+        client.stream("POST", "/chat/completions", headers=bearer(key), json=body) as r,
+    ):
         seen = 0
         for line in r.iter_lines():
             if "response.content_part.delta" in line:
@@ -322,7 +369,11 @@ def test_concurrent_requests_never_overspend(gateway: Gateway, make_user) -> Non
             r = client.post(
                 "/chat/completions",
                 headers=bearer(key),
-                json={"messages": [{"role": "user", "content": f"concurrent {i}"}], "model": "openai/gpt-4o-mini", "max_tokens": 500},
+                json={
+                    "messages": [{"role": "user", "content": f"concurrent {i}"}],
+                    "model": "openai/gpt-4o-mini",
+                    "max_tokens": 500,
+                },
             )
             results.append(r.status_code)
 

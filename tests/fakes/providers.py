@@ -520,6 +520,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeProviders/1.0"
     server: _Server
 
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle delay per small write
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet unless --verbose
         if self.server.verbose:
             super().log_message(format, *args)
