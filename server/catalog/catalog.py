@@ -164,7 +164,7 @@ class Catalog:
         self._provider(provider_id)
         hits = self._index.get((provider_id, model_id))
         if not hits:
-            raise NotFound(f"Model '{model_id}' not found for provider '{provider_id}'")
+            raise NotFound(f"Model '{provider_id}/{model_id}' not found")
         return hits
 
 

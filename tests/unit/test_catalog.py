@@ -231,7 +231,7 @@ def test_unknown_provider_is_not_found_naming_it(catalog):
 def test_unknown_model_and_category_are_not_found(catalog):
     with pytest.raises(NotFound) as err:
         catalog.model("openai", "gpt-9")
-    assert err.value.detail == "Model 'gpt-9' not found for provider 'openai'"
+    assert err.value.detail == "Model 'openai/gpt-9' not found"
     with pytest.raises(NotFound) as err:
         catalog.resolve("openai", "gpt-9", "text_completions")
     assert "Model" in err.value.detail and "gpt-9" in err.value.detail
