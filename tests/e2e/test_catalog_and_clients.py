@@ -112,7 +112,10 @@ r = client.chat(messages=[{"role": "user", "content": "official hello"}], model=
 out["chat"] = r["output"][0]["content"][0]["text"]
 out["tokens"] = r["usage"]["total_tokens"]
 deltas = []
-for chunk in client.chat(messages=[{"role": "user", "content": "official stream"}], model="anthropic/claude-haiku-4-5-20251001", stream=True):
+stream = client.chat(
+    messages=[{"role": "user", "content": "official stream"}], model="anthropic/claude-haiku-4-5-20251001", stream=True
+)
+for chunk in stream:
     if isinstance(chunk, dict) and chunk.get("type") == "response.content_part.delta":
         deltas.append(chunk["delta"])
 out["stream"] = "".join(deltas)
