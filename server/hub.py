@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from server.config import Settings
+from server.db.ledger import LedgerThread
 from server.db.session import create_engine, session_factory
 
 
@@ -25,6 +26,11 @@ class Hub:
         engine = create_engine(settings.database_url)
         return cls(settings, engine, session_factory(engine), settings.resolved_jwt_secret())
 
+    @property
+    def ledger(self) -> LedgerThread:
+        """Hot-path database access (auth, reserve, settle); see server.db.ledger."""
+        return self.extras["ledger"]
+
     async def start(self) -> None:
         """Loads what serving needs: catalog, the one upstream HTTP client, the stream registry."""
         from server.catalog.catalog import load_catalog
@@ -32,6 +38,8 @@ class Hub:
         from server.domain.streams import ActiveStreams
         from server.providers.http import create_client
 
+        self.extras["ledger"] = LedgerThread(self.settings.database_url)
+        self.ledger.start()
         self.extras["catalog"] = load_catalog(self.settings.catalog_dir)
         self.extras["http"] = create_client(
             connect_timeout=self.settings.upstream_connect_timeout,
@@ -49,4 +57,6 @@ class Hub:
         client = self.extras.get("http")
         if client is not None:
             await client.aclose()
+        if "ledger" in self.extras:
+            await self.ledger.stop()
         await self.engine.dispose()

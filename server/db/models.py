@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -17,7 +18,9 @@ from sqlalchemy import (
     Text,
     func,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 
 class Base(DeclarativeBase):
@@ -117,6 +120,82 @@ class UsageRecord(Base):
         Index("ix_usage_user_session_created", "user_id", "session_id", "created_at"),
         Index("ix_usage_created_model", "created_at", "provider", "model"),
     )
+
+
+class utc_day(FunctionElement):  # noqa: N801 - used like a SQL function
+    """The UTC calendar day of a timestamp column, as a DATE. One expression per dialect, identical in queries
+    and in the index that serves them: SQLite `date(x)` (timestamps are stored as UTC text), PostgreSQL
+    `CAST(timezone('UTC', x) AS DATE)` (immutable, unlike a plain cast of a timestamptz)."""
+
+    type = Date()
+    name = "utc_day"
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day(element, compiler, **kw) -> str:
+    return f"date({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgresql(element, compiler, **kw) -> str:
+    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+# Latency percentiles per group are read by walking these in duration order (ORDER BY duration_ms LIMIT 1
+# OFFSET k), with created_at in the key so that date filters are checked inside the index.
+Index(
+    "ix_usage_user_model_duration",
+    UsageRecord.user_id,
+    UsageRecord.provider,
+    UsageRecord.model,
+    UsageRecord.duration_ms,
+    UsageRecord.created_at,
+)
+Index(
+    "ix_usage_user_provider_duration",
+    UsageRecord.user_id,
+    UsageRecord.provider,
+    UsageRecord.duration_ms,
+    UsageRecord.created_at,
+)
+Index(
+    "ix_usage_user_endpoint_duration",
+    UsageRecord.user_id,
+    UsageRecord.endpoint,
+    UsageRecord.duration_ms,
+    UsageRecord.created_at,
+)
+Index(
+    "ix_usage_user_ip_duration",
+    UsageRecord.user_id,
+    UsageRecord.client_ip,
+    UsageRecord.duration_ms,
+    UsageRecord.created_at,
+)
+Index("ix_usage_user_day_duration", UsageRecord.user_id, utc_day(UsageRecord.created_at), UsageRecord.duration_ms)
+
+
+class UsageDaily(Base):
+    """Per user, UTC day, endpoint, provider and model: the sums of the usage records. Updated in the transaction
+    that writes each usage record (server.domain.billing.settle), so it always equals the records it sums; read
+    by /user/usage and the analytics totals so their cost does not grow with the number of records."""
+
+    __tablename__ = "usage_daily"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)  # status "error"
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)  # sum
+    streams: Mapped[int] = mapped_column(BigInteger, default=0)  # records with a time to first token
+    ttft_ms: Mapped[float] = mapped_column(Float, default=0.0)  # sum over those
 
 
 class VideoJob(Base):

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection
 
 from server.db.models import ApiKey, User
 from server.domain import access_tokens, clock, keys
@@ -48,7 +49,7 @@ async def principal_for_key(hub: Hub, raw_key: str) -> Principal:
     """Checks a raw API key; used by every request and by the token exchange."""
     if not keys.looks_like_key(raw_key):
         raise Unauthorized("Invalid API key")
-    return await _check(hub, ApiKey.key_hash == keys.hash_key(raw_key), "Invalid API key")
+    return await _check(hub, _BY_HASH, keys.hash_key(raw_key), "Invalid API key")
 
 
 async def authenticate(hub: Hub, metadata: dict[str, str]) -> Principal:
@@ -59,35 +60,37 @@ async def authenticate(hub: Hub, metadata: dict[str, str]) -> Principal:
     if claims is None:
         raise Unauthorized("Invalid or expired access token")
     user_id, key_id = claims
-    principal = await _check(hub, ApiKey.id == key_id, "Access token's API key is no longer valid")
+    principal = await _check(hub, _BY_ID, key_id, "Access token's API key is no longer valid")
     if principal.user_id != user_id:
         raise Unauthorized("Invalid access token")
     return principal
 
 
-async def _check(hub: Hub, where, failure: str) -> Principal:
+_KEY_COLUMNS = (ApiKey.id, ApiKey.user_id, ApiKey.is_active, ApiKey.expires_at, ApiKey.last_used_at, User.is_active)
+_BY_HASH = select(*_KEY_COLUMNS).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == bindparam("b_key"))
+_BY_ID = select(*_KEY_COLUMNS).join(User, User.id == ApiKey.user_id).where(ApiKey.id == bindparam("b_key"))
+_TOUCH = update(ApiKey).where(ApiKey.id == bindparam("b_id")).values(last_used_at=bindparam("b_now"))
+
+
+async def _check(hub: Hub, stmt, value: str | int, failure: str) -> Principal:
     now = clock.now()
-    async with hub.sessions() as session:
-        row = (
-            await session.execute(
-                select(
-                    ApiKey.id, ApiKey.user_id, ApiKey.is_active, ApiKey.expires_at, ApiKey.last_used_at, User.is_active
-                )
-                .join(User, User.id == ApiKey.user_id)
-                .where(where)
-            )
-        ).first()
-        if row is None:
-            raise Unauthorized(failure)
-        key_id, user_id, key_active, expires_at, last_used, user_active = row
-        if not key_active:
-            raise Unauthorized("API key has been revoked")
-        if keys.is_expired(clock.as_utc(expires_at), now):
-            raise Unauthorized("API key has expired")
-        if not user_active:
-            raise Unauthorized("User account is inactive")
-        last_used = clock.as_utc(last_used)
-        if last_used is None or now - last_used > LAST_USED_RESOLUTION:
-            await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
-            await session.commit()
+
+    def op(conn: Connection):
+        row = conn.execute(stmt, {"b_key": value}).first()
+        if row is not None:
+            last_used = clock.as_utc(row[4])
+            if row[2] and (last_used is None or now - last_used > LAST_USED_RESOLUTION):
+                conn.execute(_TOUCH, {"b_id": row[0], "b_now": now})
+        return row
+
+    row = await hub.ledger.run(op)
+    if row is None:
+        raise Unauthorized(failure)
+    key_id, user_id, key_active, expires_at, _last_used, user_active = row
+    if not key_active:
+        raise Unauthorized("API key has been revoked")
+    if keys.is_expired(clock.as_utc(expires_at), now):
+        raise Unauthorized("API key has expired")
+    if not user_active:
+        raise Unauthorized("User account is inactive")
     return Principal(user_id=user_id, api_key_id=key_id)

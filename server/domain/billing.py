@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from server.db.models import CreditHold, Transaction, UsageRecord, User
@@ -26,10 +27,6 @@ from server.hub import Hub
 log = logging.getLogger("hub.billing")
 
 STALE_HOLD_AGE = timedelta(hours=2)  # longer than any request may run
-
-
-class _AlreadySettled(Exception):
-    """The hold or the usage record of this request exists no more / already: settling again is a no-op."""
 
 
 def new_request_id() -> str:
@@ -71,6 +68,20 @@ class Reservation:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 
+_RESERVE = (
+    update(User)
+    .where(User.id == bindparam("b_uid"), User.balance_nanos >= bindparam("b_amt"))
+    .values(balance_nanos=User.balance_nanos - bindparam("b_amt"))
+)
+_REFUND = (
+    update(User).where(User.id == bindparam("b_uid")).values(balance_nanos=User.balance_nanos + bindparam("b_amt"))
+)
+_DELETE_HOLD = delete(CreditHold).where(CreditHold.request_id == bindparam("b_rid"))
+_INSERT_HOLD = insert(CreditHold)
+_INSERT_LEDGER = insert(Transaction)
+_INSERT_USAGE = insert(UsageRecord)
+
+
 async def reserve(
     hub: Hub,
     *,
@@ -87,19 +98,17 @@ async def reserve(
     res.session_id, res.client_ip = session_id, client_ip
     if res.byok:
         return res
-    async with hub.sessions() as session, session.begin():
-        result = await session.execute(
-            update(User)
-            .where(User.id == user_id, User.balance_nanos >= res.amount_nanos)
-            .values(balance_nanos=User.balance_nanos - res.amount_nanos)
-        )
-        if result.rowcount != 1:
-            raise InsufficientCredits("Insufficient credits: this request may cost more than your remaining balance")
-        await session.execute(
-            insert(CreditHold).values(
-                request_id=res.request_id, user_id=user_id, amount_nanos=res.amount_nanos, created_at=clock.now()
-            )
-        )
+    now = clock.now()
+
+    def op(conn: Connection) -> bool:
+        if conn.execute(_RESERVE, {"b_uid": user_id, "b_amt": res.amount_nanos}).rowcount != 1:
+            return False
+        hold = {"request_id": res.request_id, "user_id": user_id, "amount_nanos": res.amount_nanos, "created_at": now}
+        conn.execute(_INSERT_HOLD, hold)
+        return True
+
+    if not await hub.ledger.run(op):
+        raise InsufficientCredits("Insufficient credits: this request may cost more than your remaining balance")
     return res
 
 
@@ -108,29 +117,30 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
     async with res._lock:
         if res.settled:
             return 0
-        charge = 0 if res.byok else min(max(outcome.cost_nanos, 0), res.amount_nanos)
-        if outcome.status == "error":
-            charge = 0
+        charge = 0 if res.byok or outcome.status == "error" else min(max(outcome.cost_nanos, 0), res.amount_nanos)
         now = clock.now()
+        usage = _usage_row(hub, res, outcome, charge, now)
+        ledger = _ledger_row(res, outcome, charge, now) if charge else None
+
+        def op(conn: Connection) -> bool:
+            if not res.byok:
+                if conn.execute(_DELETE_HOLD, {"b_rid": res.request_id}).rowcount != 1:
+                    return False  # released already (crash recovery): nothing left to move
+                if res.amount_nanos - charge:
+                    conn.execute(_REFUND, {"b_uid": res.user_id, "b_amt": res.amount_nanos - charge})
+                if ledger:
+                    conn.execute(_INSERT_LEDGER, ledger)
+            conn.execute(_INSERT_USAGE, usage)
+            return True
+
         try:
-            async with hub.sessions() as session, session.begin():
-                if not res.byok:
-                    held = await session.execute(delete(CreditHold).where(CreditHold.request_id == res.request_id))
-                    if held.rowcount != 1:  # already released (e.g. by crash recovery): nothing left to move
-                        raise _AlreadySettled
-                    refund = res.amount_nanos - charge
-                    if refund:
-                        await session.execute(
-                            update(User).where(User.id == res.user_id).values(balance_nanos=User.balance_nanos + refund)
-                        )
-                    if charge:
-                        await session.execute(insert(Transaction).values(**_ledger_row(res, outcome, charge, now)))
-                await session.execute(insert(UsageRecord).values(**_usage_row(hub, res, outcome, charge, now)))
-        except (IntegrityError, _AlreadySettled):
-            log.warning("request %s was already settled; not charging again", res.request_id)
-            res.settled = True
-            return 0
+            done = await hub.ledger.run(op)
+        except IntegrityError:
+            done = False
         res.settled = True
+        if not done:
+            log.warning("request %s was already settled; not charging again", res.request_id)
+            return 0
         return charge
 
 

@@ -113,7 +113,7 @@ class UsageTotals(_message.Message):
     def __init__(self, requests: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., cost: _Optional[float] = ..., errors: _Optional[int] = ...) -> None: ...
 
 class UsageDataResponse(_message.Message):
-    __slots__ = ("group_by", "groups", "records", "totals", "total_count", "limit", "offset", "content_logging_enabled", "message")
+    __slots__ = ("group_by", "groups", "records", "totals", "total_count", "limit", "offset", "content_logging_enabled", "message", "start_date", "end_date")
     GROUP_BY_FIELD_NUMBER: _ClassVar[int]
     GROUPS_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
@@ -123,6 +123,8 @@ class UsageDataResponse(_message.Message):
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     CONTENT_LOGGING_ENABLED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
     group_by: str
     groups: _containers.RepeatedCompositeFieldContainer[UsageGroup]
     records: _containers.RepeatedCompositeFieldContainer[UsageRecord]
@@ -132,17 +134,23 @@ class UsageDataResponse(_message.Message):
     offset: int
     content_logging_enabled: bool
     message: str
-    def __init__(self, group_by: _Optional[str] = ..., groups: _Optional[_Iterable[_Union[UsageGroup, _Mapping]]] = ..., records: _Optional[_Iterable[_Union[UsageRecord, _Mapping]]] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., total_count: _Optional[int] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., content_logging_enabled: _Optional[bool] = ..., message: _Optional[str] = ...) -> None: ...
+    start_date: str
+    end_date: str
+    def __init__(self, group_by: _Optional[str] = ..., groups: _Optional[_Iterable[_Union[UsageGroup, _Mapping]]] = ..., records: _Optional[_Iterable[_Union[UsageRecord, _Mapping]]] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., total_count: _Optional[int] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., content_logging_enabled: _Optional[bool] = ..., message: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ...) -> None: ...
 
 class SessionDataRequest(_message.Message):
-    __slots__ = ("start_date", "end_date", "session_id")
+    __slots__ = ("start_date", "end_date", "session_id", "limit", "offset")
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     start_date: str
     end_date: str
     session_id: str
-    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+    limit: int
+    offset: int
+    def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., session_id: _Optional[str] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class SessionInteraction(_message.Message):
     __slots__ = ("request_id", "created_at", "endpoint", "provider", "model", "input_tokens", "output_tokens", "total_tokens", "cost", "latency_ms", "status")
@@ -171,7 +179,7 @@ class SessionInteraction(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., created_at: _Optional[str] = ..., endpoint: _Optional[str] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., cost: _Optional[float] = ..., latency_ms: _Optional[float] = ..., status: _Optional[str] = ...) -> None: ...
 
 class SessionSummary(_message.Message):
-    __slots__ = ("session_id", "started_at", "ended_at", "requests", "total_tokens", "cost", "errors", "interactions")
+    __slots__ = ("session_id", "started_at", "ended_at", "requests", "total_tokens", "cost", "errors", "interactions", "input_tokens", "output_tokens", "avg_latency_ms", "more_interactions")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_FIELD_NUMBER: _ClassVar[int]
     ENDED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +188,10 @@ class SessionSummary(_message.Message):
     COST_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
+    INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    AVG_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    MORE_INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     started_at: str
     ended_at: str
@@ -188,15 +200,27 @@ class SessionSummary(_message.Message):
     cost: float
     errors: int
     interactions: _containers.RepeatedCompositeFieldContainer[SessionInteraction]
-    def __init__(self, session_id: _Optional[str] = ..., started_at: _Optional[str] = ..., ended_at: _Optional[str] = ..., requests: _Optional[int] = ..., total_tokens: _Optional[int] = ..., cost: _Optional[float] = ..., errors: _Optional[int] = ..., interactions: _Optional[_Iterable[_Union[SessionInteraction, _Mapping]]] = ...) -> None: ...
+    input_tokens: int
+    output_tokens: int
+    avg_latency_ms: float
+    more_interactions: bool
+    def __init__(self, session_id: _Optional[str] = ..., started_at: _Optional[str] = ..., ended_at: _Optional[str] = ..., requests: _Optional[int] = ..., total_tokens: _Optional[int] = ..., cost: _Optional[float] = ..., errors: _Optional[int] = ..., interactions: _Optional[_Iterable[_Union[SessionInteraction, _Mapping]]] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., avg_latency_ms: _Optional[float] = ..., more_interactions: _Optional[bool] = ...) -> None: ...
 
 class SessionDataResponse(_message.Message):
-    __slots__ = ("sessions", "total_sessions")
+    __slots__ = ("sessions", "total_sessions", "limit", "offset", "start_date", "end_date")
     SESSIONS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
     sessions: _containers.RepeatedCompositeFieldContainer[SessionSummary]
     total_sessions: int
-    def __init__(self, sessions: _Optional[_Iterable[_Union[SessionSummary, _Mapping]]] = ..., total_sessions: _Optional[int] = ...) -> None: ...
+    limit: int
+    offset: int
+    start_date: str
+    end_date: str
+    def __init__(self, sessions: _Optional[_Iterable[_Union[SessionSummary, _Mapping]]] = ..., total_sessions: _Optional[int] = ..., limit: _Optional[int] = ..., offset: _Optional[int] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ...) -> None: ...
 
 class ModelPerformanceRequest(_message.Message):
     __slots__ = ("start_date", "end_date", "provider")
@@ -209,7 +233,7 @@ class ModelPerformanceRequest(_message.Message):
     def __init__(self, start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., provider: _Optional[str] = ...) -> None: ...
 
 class ModelPerformance(_message.Message):
-    __slots__ = ("provider", "model", "requests", "success_rate", "errors", "input_tokens", "output_tokens", "total_tokens", "cost", "avg_latency_ms", "p50_latency_ms", "p95_latency_ms", "avg_ttft_ms")
+    __slots__ = ("provider", "model", "requests", "success_rate", "errors", "input_tokens", "output_tokens", "total_tokens", "cost", "avg_latency_ms", "p50_latency_ms", "p95_latency_ms", "avg_ttft_ms", "streams")
     PROVIDER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
@@ -223,6 +247,7 @@ class ModelPerformance(_message.Message):
     P50_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     P95_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     AVG_TTFT_MS_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     requests: int
@@ -236,10 +261,15 @@ class ModelPerformance(_message.Message):
     p50_latency_ms: float
     p95_latency_ms: float
     avg_ttft_ms: float
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., requests: _Optional[int] = ..., success_rate: _Optional[float] = ..., errors: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., cost: _Optional[float] = ..., avg_latency_ms: _Optional[float] = ..., p50_latency_ms: _Optional[float] = ..., p95_latency_ms: _Optional[float] = ..., avg_ttft_ms: _Optional[float] = ...) -> None: ...
+    streams: int
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., requests: _Optional[int] = ..., success_rate: _Optional[float] = ..., errors: _Optional[int] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., cost: _Optional[float] = ..., avg_latency_ms: _Optional[float] = ..., p50_latency_ms: _Optional[float] = ..., p95_latency_ms: _Optional[float] = ..., avg_ttft_ms: _Optional[float] = ..., streams: _Optional[int] = ...) -> None: ...
 
 class ModelPerformanceResponse(_message.Message):
-    __slots__ = ("models",)
+    __slots__ = ("models", "start_date", "end_date")
     MODELS_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[ModelPerformance]
-    def __init__(self, models: _Optional[_Iterable[_Union[ModelPerformance, _Mapping]]] = ...) -> None: ...
+    start_date: str
+    end_date: str
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelPerformance, _Mapping]]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ...) -> None: ...

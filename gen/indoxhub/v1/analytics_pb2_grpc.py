@@ -26,7 +26,18 @@ if _version_not_supported:
 
 
 class AnalyticsServiceStub:
-    """Usage analytics over the caller's own usage records.
+    """Usage analytics over the caller's own usage records (never another user's).
+
+    Conventions shared by the three endpoints:
+    - Dates are UTC calendar days, YYYY-MM-DD, both ends inclusive. Without start_date and end_date the range is
+    the last 30 days up to today (as /user/usage), except that a session_id filter alone means all time.
+    The range used is echoed as start_date / end_date (empty when all time). At most 3660 days.
+    - Names follow UsageResponse: `requests`, `cost` (USD, summed exactly in nano-USD then converted),
+    `input_tokens` / `output_tokens` / `total_tokens`; `errors` counts records whose status is "error".
+    - Latency is the request duration in ms. Percentiles are nearest-rank: p95 is the smallest latency that at
+    least 95% of the requests do not exceed; p50 is the lower median.
+    - Invalid dates, start_date after end_date, an unknown group_by or endpoint, or a limit/offset out of
+    range answer 422 (HTTPValidationError).
     """
 
     def __init__(self, channel):
@@ -53,7 +64,18 @@ class AnalyticsServiceStub:
 
 
 class AnalyticsServiceServicer:
-    """Usage analytics over the caller's own usage records.
+    """Usage analytics over the caller's own usage records (never another user's).
+
+    Conventions shared by the three endpoints:
+    - Dates are UTC calendar days, YYYY-MM-DD, both ends inclusive. Without start_date and end_date the range is
+    the last 30 days up to today (as /user/usage), except that a session_id filter alone means all time.
+    The range used is echoed as start_date / end_date (empty when all time). At most 3660 days.
+    - Names follow UsageResponse: `requests`, `cost` (USD, summed exactly in nano-USD then converted),
+    `input_tokens` / `output_tokens` / `total_tokens`; `errors` counts records whose status is "error".
+    - Latency is the request duration in ms. Percentiles are nearest-rank: p95 is the smallest latency that at
+    least 95% of the requests do not exceed; p50 is the lower median.
+    - Invalid dates, start_date after end_date, an unknown group_by or endpoint, or a limit/offset out of
+    range answer 422 (HTTPValidationError).
     """
 
     def GetUsageData(self, request, context):
@@ -104,7 +126,18 @@ def add_AnalyticsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AnalyticsService:
-    """Usage analytics over the caller's own usage records.
+    """Usage analytics over the caller's own usage records (never another user's).
+
+    Conventions shared by the three endpoints:
+    - Dates are UTC calendar days, YYYY-MM-DD, both ends inclusive. Without start_date and end_date the range is
+    the last 30 days up to today (as /user/usage), except that a session_id filter alone means all time.
+    The range used is echoed as start_date / end_date (empty when all time). At most 3660 days.
+    - Names follow UsageResponse: `requests`, `cost` (USD, summed exactly in nano-USD then converted),
+    `input_tokens` / `output_tokens` / `total_tokens`; `errors` counts records whose status is "error".
+    - Latency is the request duration in ms. Percentiles are nearest-rank: p95 is the smallest latency that at
+    least 95% of the requests do not exceed; p50 is the lower median.
+    - Invalid dates, start_date after end_date, an unknown group_by or endpoint, or a limit/offset out of
+    range answer 422 (HTTPValidationError).
     """
 
     @staticmethod

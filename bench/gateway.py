@@ -1,0 +1,174 @@
+"""Gateway overhead benchmark: the same chat request sent straight to a fake upstream (baseline) and
+through the gateway (REST via Envoy, and gRPC), with full metering on (auth, reservation, settlement,
+usage record and ledger entry per request, on SQLite).
+
+    .venv/bin/python -m bench.gateway [--requests N] [--concurrency 64]
+
+Prints p50/p99 latency, the overhead against the direct baseline measured in the same run, requests/s
+at 64 concurrent, and streaming time-to-first-token overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+
+import grpc
+import httpx
+import orjson
+from google.protobuf import struct_pb2
+from indoxhub.v1 import chat_pb2, chat_pb2_grpc
+
+from bench.load import Result, request_bytes, run
+from tests.harness import free_port, start_gateway
+
+BODY = {"messages": [{"role": "user", "content": "Say hello."}], "model": "openai/gpt-4o-mini", "max_tokens": 32}
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def grpc_run(target: str, key: str, *, concurrency: int, total: int) -> Result:
+    result = Result()
+    request = chat_pb2.ChatRequest(
+        messages=[chat_pb2.ChatMessage(role="user", content=struct_pb2.Value(string_value="Say hello."))],
+        model="openai/gpt-4o-mini",
+        max_tokens=32,
+    )
+    auth = (("authorization", f"Bearer {key}"),)
+    remaining = [total]
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = chat_pb2_grpc.ChatServiceStub(channel)
+
+        async def worker() -> None:
+            while remaining[0] > 0:
+                remaining[0] -= 1
+                start = time.perf_counter()
+                try:
+                    await stub.Chat(request, metadata=auth)
+                except grpc.aio.AioRpcError:
+                    result.errors += 1
+                result.latencies_ms.append((time.perf_counter() - start) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def row(name: str, res: Result, base: Result | None) -> str:
+    p50, p99 = pct(res.latencies_ms, 0.5), pct(res.latencies_ms, 0.99)
+    over50 = f"{p50 - pct(base.latencies_ms, 0.5):+.2f}" if base else "-"
+    over99 = f"{p99 - pct(base.latencies_ms, 0.99):+.2f}" if base else "-"
+    ratio = f"{res.rps / base.rps:.2f}x" if base and base.rps else "1.00x"
+    return f"| {name:<34} | {p50:7.2f} | {p99:7.2f} | {over50:>8} | {over99:>8} | {res.rps:8.0f} | {ratio:>6} | {res.errors:6} |"
+
+
+async def main(requests: int, concurrency: int) -> None:
+    upstream_port = free_port()
+    upstream = subprocess.Popen([sys.executable, "-m", "bench.fake_upstream", "--port", str(upstream_port)])
+    time.sleep(0.5)
+    env = {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1"}
+    gw = start_gateway(extra_env=env, fake_providers=False)
+    try:
+        _, key = gw.create_user("bench@example.com", credits=1_000_000)
+        token = httpx.post(f"{gw.api}/auth/api-key", headers={"X-API-Key": key}).json()["access_token"]
+        body = orjson.dumps(BODY)
+        direct = request_bytes(
+            "127.0.0.1",
+            upstream_port,
+            "/v1/chat/completions",
+            body,
+            {"content-type": "application/json", "authorization": "Bearer sk-bench"},
+        )
+        via = request_bytes(
+            "127.0.0.1",
+            gw.http_port,
+            "/api/v1/chat/completions",
+            body,
+            {"content-type": "application/json", "authorization": f"Bearer {key}"},
+        )
+        via_token = request_bytes(
+            "127.0.0.1",
+            gw.http_port,
+            "/api/v1/chat/completions",
+            body,
+            {"content-type": "application/json", "authorization": f"Bearer {token}"},
+        )
+        stream_body = orjson.dumps({**BODY, "stream": True})
+        direct_stream = request_bytes(
+            "127.0.0.1",
+            upstream_port,
+            "/v1/chat/completions",
+            stream_body,
+            {"content-type": "application/json", "authorization": "Bearer sk-bench"},
+        )
+        via_stream = request_bytes(
+            "127.0.0.1",
+            gw.http_port,
+            "/api/v1/chat/completions",
+            stream_body,
+            {"content-type": "application/json", "authorization": f"Bearer {key}"},
+        )
+
+        warm = max(200, requests // 10)
+        await run("127.0.0.1", gw.http_port, via, concurrency=8, total=warm)
+        await grpc_run(gw.grpc_target, key, concurrency=8, total=warm)
+
+        seq = {
+            "direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=1, total=requests),
+            "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=1, total=requests),
+            "REST via Envoy (access token)": await run(
+                "127.0.0.1", gw.http_port, via_token, concurrency=1, total=requests
+            ),
+            "gRPC typed Chat": await grpc_run(gw.grpc_target, key, concurrency=1, total=requests),
+        }
+        many = requests * 4
+        conc = {
+            "direct upstream (baseline)": await run(
+                "127.0.0.1", upstream_port, direct, concurrency=concurrency, total=many
+            ),
+            "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=concurrency, total=many),
+            "gRPC typed Chat": await grpc_run(gw.grpc_target, key, concurrency=concurrency, total=many),
+        }
+        stream_direct = await run("127.0.0.1", upstream_port, direct_stream, concurrency=1, total=requests)
+        stream_via = await run("127.0.0.1", gw.http_port, via_stream, concurrency=1, total=requests)
+
+        header = (
+            "| scenario                           | p50 ms  | p99 ms  | +p50 ms  | +p99 ms  | req/s    | vs base | errors |\n"
+            "|------------------------------------|---------|---------|----------|----------|----------|--------|--------|"
+        )
+        print(f"\nSequential, {requests} requests each (overhead = gateway minus direct, same run):")
+        print(header)
+        base = seq["direct upstream (baseline)"]
+        for name, res in seq.items():
+            print(row(name, res, None if res is base else base))
+        print(f"\n{concurrency} concurrent, {many} requests each:")
+        print(header)
+        base = conc["direct upstream (baseline)"]
+        for name, res in conc.items():
+            print(row(name, res, None if res is base else base))
+        ttft_d = statistics.median(stream_direct.first_byte_ms)
+        ttft_g = statistics.median(stream_via.first_byte_ms)
+        print(
+            f"\nStreaming, sequential: first body byte p50 direct {ttft_d:.2f} ms, via REST {ttft_g:.2f} ms "
+            f"(+{ttft_g - ttft_d:.2f} ms); whole stream p50 direct {pct(stream_direct.latencies_ms, 0.5):.2f} ms, "
+            f"via REST {pct(stream_via.latencies_ms, 0.5):.2f} ms; errors {stream_via.errors}"
+        )
+    finally:
+        gw.close()
+        upstream.terminate()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args()
+    asyncio.run(main(args.requests, args.concurrency))

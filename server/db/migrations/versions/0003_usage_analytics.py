@@ -1,0 +1,80 @@
+"""usage analytics: the per-day rollup (backfilled from existing records) and the latency indexes
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-24 19:41:54.105446
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def _utc_day(bind) -> str:
+    """Same expression as server.db.models.utc_day (the index only serves queries that spell it identically)."""
+    if bind.dialect.name == "postgresql":
+        return "CAST(timezone('UTC', created_at) AS DATE)"
+    return "date(created_at)"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "usage_daily",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("endpoint", sa.String(length=32), nullable=False),
+        sa.Column("provider", sa.String(length=64), nullable=False),
+        sa.Column("model", sa.String(length=200), nullable=False),
+        sa.Column("requests", sa.BigInteger(), nullable=False),
+        sa.Column("errors", sa.BigInteger(), nullable=False),
+        sa.Column("input_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("output_tokens", sa.BigInteger(), nullable=False),
+        sa.Column("cost_nanos", sa.BigInteger(), nullable=False),
+        sa.Column("duration_ms", sa.Float(), nullable=False),
+        sa.Column("streams", sa.BigInteger(), nullable=False),
+        sa.Column("ttft_ms", sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", "day", "endpoint", "provider", "model"),
+    )
+    with op.batch_alter_table("usage_records", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_usage_user_endpoint_duration", ["user_id", "endpoint", "duration_ms", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_usage_user_ip_duration", ["user_id", "client_ip", "duration_ms", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_usage_user_model_duration",
+            ["user_id", "provider", "model", "duration_ms", "created_at"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_usage_user_provider_duration", ["user_id", "provider", "duration_ms", "created_at"], unique=False
+        )
+    bind = op.get_bind()
+    day = _utc_day(bind)
+    op.execute(f"CREATE INDEX ix_usage_user_day_duration ON usage_records (user_id, {day}, duration_ms)")
+    # Backfill: the rollup of the records written before it existed.
+    op.execute(
+        "INSERT INTO usage_daily (user_id, day, endpoint, provider, model, requests, errors, input_tokens,"
+        " output_tokens, cost_nanos, duration_ms, streams, ttft_ms)"
+        f" SELECT user_id, {day}, endpoint, provider, model, COUNT(*),"
+        " SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens),"
+        " SUM(cost_nanos), SUM(duration_ms), COUNT(ttft_ms), COALESCE(SUM(ttft_ms), 0)"
+        f" FROM usage_records GROUP BY user_id, {day}, endpoint, provider, model"
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_usage_user_day_duration", table_name="usage_records")
+    with op.batch_alter_table("usage_records", schema=None) as batch_op:
+        batch_op.drop_index("ix_usage_user_provider_duration")
+        batch_op.drop_index("ix_usage_user_model_duration")
+        batch_op.drop_index("ix_usage_user_ip_duration")
+        batch_op.drop_index("ix_usage_user_endpoint_duration")
+
+    op.drop_table("usage_daily")
