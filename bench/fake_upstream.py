@@ -25,10 +25,15 @@ CHAT = orjson.dumps(
         "usage": {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15},
     }
 )
+_CHUNK = {"id": "c", "object": "chat.completion.chunk"}
 CHUNKS = [
-    b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"Hello"}}]}\n\n',
-    b'data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":" world"},"finish_reason":"stop"}]}\n\n',
-    b'data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}\n\n',
+    b"data: " + orjson.dumps({**_CHUNK, "choices": [{"index": 0, "delta": {"content": "Hello"}}]}) + b"\n\n",
+    b"data: "
+    + orjson.dumps({**_CHUNK, "choices": [{"index": 0, "delta": {"content": " world"}, "finish_reason": "stop"}]})
+    + b"\n\n",
+    b"data: "
+    + orjson.dumps({**_CHUNK, "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}})
+    + b"\n\n",
     b"data: [DONE]\n\n",
 ]
 

@@ -67,108 +67,119 @@ def row(name: str, res: Result, base: Result | None) -> str:
     over50 = f"{p50 - pct(base.latencies_ms, 0.5):+.2f}" if base else "-"
     over99 = f"{p99 - pct(base.latencies_ms, 0.99):+.2f}" if base else "-"
     ratio = f"{res.rps / base.rps:.2f}x" if base and base.rps else "1.00x"
-    return f"| {name:<34} | {p50:7.2f} | {p99:7.2f} | {over50:>8} | {over99:>8} | {res.rps:8.0f} | {ratio:>6} | {res.errors:6} |"
+    cells = f"{p50:7.2f} | {p99:7.2f} | {over50:>8} | {over99:>8} | {res.rps:8.0f} | {ratio:>6} | {res.errors:6}"
+    return f"| {name:<34} | {cells} |"
 
 
-async def main(requests: int, concurrency: int) -> None:
+def main(requests: int, concurrency: int, workers: int) -> None:
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "bench.fake_upstream", "--port", str(upstream_port)])
     time.sleep(0.5)
-    env = {"OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1"}
+    env = {
+        "OPENAI_API_KEY": "sk-bench",
+        "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
+        "HUB_WORKERS": str(workers),
+    }
     gw = start_gateway(extra_env=env, fake_providers=False)
     try:
         _, key = gw.create_user("bench@example.com", credits=1_000_000)
         token = httpx.post(f"{gw.api}/auth/api-key", headers={"X-API-Key": key}).json()["access_token"]
-        body = orjson.dumps(BODY)
-        direct = request_bytes(
-            "127.0.0.1",
-            upstream_port,
-            "/v1/chat/completions",
-            body,
-            {"content-type": "application/json", "authorization": "Bearer sk-bench"},
-        )
-        via = request_bytes(
-            "127.0.0.1",
-            gw.http_port,
-            "/api/v1/chat/completions",
-            body,
-            {"content-type": "application/json", "authorization": f"Bearer {key}"},
-        )
-        via_token = request_bytes(
-            "127.0.0.1",
-            gw.http_port,
-            "/api/v1/chat/completions",
-            body,
-            {"content-type": "application/json", "authorization": f"Bearer {token}"},
-        )
-        stream_body = orjson.dumps({**BODY, "stream": True})
-        direct_stream = request_bytes(
-            "127.0.0.1",
-            upstream_port,
-            "/v1/chat/completions",
-            stream_body,
-            {"content-type": "application/json", "authorization": "Bearer sk-bench"},
-        )
-        via_stream = request_bytes(
-            "127.0.0.1",
-            gw.http_port,
-            "/api/v1/chat/completions",
-            stream_body,
-            {"content-type": "application/json", "authorization": f"Bearer {key}"},
-        )
-
-        warm = max(200, requests // 10)
-        await run("127.0.0.1", gw.http_port, via, concurrency=8, total=warm)
-        await grpc_run(gw.grpc_target, key, concurrency=8, total=warm)
-
-        seq = {
-            "direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=1, total=requests),
-            "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=1, total=requests),
-            "REST via Envoy (access token)": await run(
-                "127.0.0.1", gw.http_port, via_token, concurrency=1, total=requests
-            ),
-            "gRPC typed Chat": await grpc_run(gw.grpc_target, key, concurrency=1, total=requests),
-        }
-        many = requests * 4
-        conc = {
-            "direct upstream (baseline)": await run(
-                "127.0.0.1", upstream_port, direct, concurrency=concurrency, total=many
-            ),
-            "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=concurrency, total=many),
-            "gRPC typed Chat": await grpc_run(gw.grpc_target, key, concurrency=concurrency, total=many),
-        }
-        stream_direct = await run("127.0.0.1", upstream_port, direct_stream, concurrency=1, total=requests)
-        stream_via = await run("127.0.0.1", gw.http_port, via_stream, concurrency=1, total=requests)
-
-        header = (
-            "| scenario                           | p50 ms  | p99 ms  | +p50 ms  | +p99 ms  | req/s    | vs base | errors |\n"
-            "|------------------------------------|---------|---------|----------|----------|----------|--------|--------|"
-        )
-        print(f"\nSequential, {requests} requests each (overhead = gateway minus direct, same run):")
-        print(header)
-        base = seq["direct upstream (baseline)"]
-        for name, res in seq.items():
-            print(row(name, res, None if res is base else base))
-        print(f"\n{concurrency} concurrent, {many} requests each:")
-        print(header)
-        base = conc["direct upstream (baseline)"]
-        for name, res in conc.items():
-            print(row(name, res, None if res is base else base))
-        ttft_d = statistics.median(stream_direct.first_byte_ms)
-        ttft_g = statistics.median(stream_via.first_byte_ms)
-        print(
-            f"\nStreaming, sequential: first body byte p50 direct {ttft_d:.2f} ms, via REST {ttft_g:.2f} ms "
-            f"(+{ttft_g - ttft_d:.2f} ms); whole stream p50 direct {pct(stream_direct.latencies_ms, 0.5):.2f} ms, "
-            f"via REST {pct(stream_via.latencies_ms, 0.5):.2f} ms; errors {stream_via.errors}"
-        )
+        print(f"gateway: {workers} server process(es), Envoy, SQLite at {gw.workdir}; metering on")
+        asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency))
     finally:
         gw.close()
         upstream.terminate()
+
+
+async def measure(gw, upstream_port: int, key: str, token: str, requests: int, concurrency: int) -> None:
+    body = orjson.dumps(BODY)
+    direct = request_bytes(
+        "127.0.0.1",
+        upstream_port,
+        "/v1/chat/completions",
+        body,
+        {"content-type": "application/json", "authorization": "Bearer sk-bench"},
+    )
+    via = request_bytes(
+        "127.0.0.1",
+        gw.http_port,
+        "/api/v1/chat/completions",
+        body,
+        {"content-type": "application/json", "authorization": f"Bearer {key}"},
+    )
+    via_token = request_bytes(
+        "127.0.0.1",
+        gw.http_port,
+        "/api/v1/chat/completions",
+        body,
+        {"content-type": "application/json", "authorization": f"Bearer {token}"},
+    )
+    stream_body = orjson.dumps({**BODY, "stream": True})
+    direct_stream = request_bytes(
+        "127.0.0.1",
+        upstream_port,
+        "/v1/chat/completions",
+        stream_body,
+        {"content-type": "application/json", "authorization": "Bearer sk-bench"},
+    )
+    via_stream = request_bytes(
+        "127.0.0.1",
+        gw.http_port,
+        "/api/v1/chat/completions",
+        stream_body,
+        {"content-type": "application/json", "authorization": f"Bearer {key}"},
+    )
+
+    warm = max(200, requests // 10)
+    await run("127.0.0.1", gw.http_port, via, concurrency=8, total=warm)
+    await grpc_run(gw.grpc_target, key, concurrency=8, total=warm)
+
+    seq = {
+        "direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=1, total=requests),
+        "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=1, total=requests),
+        "REST via Envoy (access token)": await run("127.0.0.1", gw.http_port, via_token, concurrency=1, total=requests),
+        "gRPC typed Chat": await grpc_run(gw.grpc_target, key, concurrency=1, total=requests),
+    }
+    many = requests * 4
+    conc = {
+        "direct upstream (baseline)": await run(
+            "127.0.0.1", upstream_port, direct, concurrency=concurrency, total=many
+        ),
+        "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=concurrency, total=many),
+        "gRPC typed Chat": await grpc_run(gw.grpc_target, key, concurrency=concurrency, total=many),
+    }
+    stream_direct = await run(
+        "127.0.0.1", upstream_port, direct_stream, concurrency=1, total=requests, marker=b'"content"'
+    )
+    stream_via = await run(
+        "127.0.0.1", gw.http_port, via_stream, concurrency=1, total=requests, marker=b"content_part.delta"
+    )
+
+    columns = ("scenario".ljust(34), "p50 ms ", "p99 ms ", "+p50 ms ", "+p99 ms ", "req/s   ", "vs base", "errors")
+    header = "| " + " | ".join(columns) + " |\n|" + "|".join("-" * (len(c) + 2) for c in columns) + "|"
+    print(f"\nSequential, {requests} requests each (overhead = gateway minus direct, same run):")
+    print(header)
+    base = seq["direct upstream (baseline)"]
+    for name, res in seq.items():
+        print(row(name, res, None if res is base else base))
+    print(f"\n{concurrency} concurrent, {many} requests each:")
+    print(header)
+    base = conc["direct upstream (baseline)"]
+    for name, res in conc.items():
+        print(row(name, res, None if res is base else base))
+    ttft_d = statistics.median(stream_direct.first_byte_ms)
+    ttft_g = statistics.median(stream_via.first_byte_ms)
+    print(
+        f"\nStreaming, sequential: time to first token p50 direct {ttft_d:.2f} ms, via REST {ttft_g:.2f} ms "
+        f"(+{ttft_g - ttft_d:.2f} ms); whole stream p50 direct {pct(stream_direct.latencies_ms, 0.5):.2f} ms, "
+        f"via REST {pct(stream_via.latencies_ms, 0.5):.2f} ms; errors {stream_via.errors}"
+    )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (HUB_WORKERS)")
     args = parser.parse_args()
-    asyncio.run(main(args.requests, args.concurrency))
+    main(args.requests, args.concurrency, args.workers)

@@ -26,8 +26,9 @@ def request_bytes(host: str, port: int, path: str, body: bytes, headers: dict[st
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _read_response(reader: asyncio.StreamReader) -> tuple[int, float]:
-    """Reads one response (content-length or chunked); returns (status, time of first body byte)."""
+async def _read_response(reader: asyncio.StreamReader, marker: bytes | None = None) -> tuple[int, float]:
+    """Reads one response (content-length or chunked); returns (status, time the first body chunk holding
+    `marker` arrived, or of the first body byte without a marker)."""
     head = await reader.readuntil(b"\r\n\r\n")
     first = time.perf_counter()
     status = int(head[9:12])
@@ -39,12 +40,12 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, float]:
         elif lower.startswith(b"transfer-encoding:") and b"chunked" in lower:
             chunked = True
     if chunked:
-        first_chunk = True
+        found = False
         while True:
             size = int((await reader.readuntil(b"\r\n")).strip(), 16)
-            if first_chunk:
-                first, first_chunk = time.perf_counter(), False
-            await reader.readexactly(size + 2)
+            data = await reader.readexactly(size + 2)
+            if not found and (marker is None or marker in data):
+                first, found = time.perf_counter(), True
             if size == 0:
                 break
     elif length:
@@ -52,7 +53,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, float]:
     return status, first
 
 
-async def run(host: str, port: int, payload: bytes, *, concurrency: int, total: int) -> Result:
+async def run(
+    host: str, port: int, payload: bytes, *, concurrency: int, total: int, marker: bytes | None = None
+) -> Result:
     result = Result()
     remaining = [total]
 
@@ -63,7 +66,7 @@ async def run(host: str, port: int, payload: bytes, *, concurrency: int, total: 
                 remaining[0] -= 1
                 start = time.perf_counter()
                 writer.write(payload)
-                status, first = await _read_response(reader)
+                status, first = await _read_response(reader, marker)
                 end = time.perf_counter()
                 if status != 200:
                     result.errors += 1

@@ -37,6 +37,7 @@ from indoxhub.v1 import (
 from server.config import Settings
 from server.hub import Hub
 from server.services.admin import AdminServicer
+from server.services.analytics import AnalyticsServicer
 from server.services.auth import AuthServicer
 from server.services.embeddings import EmbeddingsServicer
 from server.services.generation import ChatServicer, CompletionsServicer
@@ -55,7 +56,7 @@ def _services() -> list[tuple[object, str, type | None]]:
         (user_pb2_grpc, "UserService", UserServicer),
         (auth_pb2_grpc, "AuthService", AuthServicer),
         (admin_pb2_grpc, "AdminService", AdminServicer),
-        (analytics_pb2_grpc, "AnalyticsService", None),
+        (analytics_pb2_grpc, "AnalyticsService", AnalyticsServicer),
         (audio_pb2_grpc, "AudioService", None),
         (chat_pb2_grpc, "ChatService", ChatServicer),
         (completions_pb2_grpc, "CompletionsService", CompletionsServicer),
@@ -81,13 +82,20 @@ _DESCRIPTORS = {
 }
 
 
+def settings_reuseport() -> bool:
+    """Several server processes (HUB_WORKERS > 1) share the port through SO_REUSEPORT."""
+    import os
+
+    return int(os.environ.get("HUB_WORKERS", "1")) > 1
+
+
 def build_server(hub: Hub) -> tuple[grpc.aio.Server, health.HealthServicer]:
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE),
             ("grpc.max_send_message_length", MAX_MESSAGE),
             ("grpc.max_concurrent_streams", 1024),
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if settings_reuseport() else 0),
         ]
     )
     names = []

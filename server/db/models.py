@@ -173,6 +173,13 @@ Index(
     UsageRecord.duration_ms,
     UsageRecord.created_at,
 )
+Index(
+    "ix_usage_user_session_duration",
+    UsageRecord.user_id,
+    UsageRecord.session_id,
+    UsageRecord.duration_ms,
+    UsageRecord.created_at,
+)
 Index("ix_usage_user_day_duration", UsageRecord.user_id, utc_day(UsageRecord.created_at), UsageRecord.duration_ms)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from server.db.models import CreditHold, Transaction, UsageRecord, User
-from server.domain import clock
+from server.domain import clock, usage_stats
 from server.errors import InsufficientCredits
 from server.hub import Hub
 
@@ -131,6 +131,7 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
                 if ledger:
                     conn.execute(_INSERT_LEDGER, ledger)
             conn.execute(_INSERT_USAGE, usage)
+            usage_stats.add_to_rollup(conn, usage)  # the per-day sums, in the same transaction
             return True
 
         try:

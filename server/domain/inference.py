@@ -158,20 +158,33 @@ class _StreamState:
 
 
 async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
-    """Yields the documented events in order. Always settles once: done, failed, stopped or disconnected."""
+    """Yields the documented events in order. Always settles once: done, failed, stopped or disconnected.
+
+    Nothing is yielded until the provider produced its first item, so a failure before any output (429,
+    5xx, rejected key) still reaches the caller as a plain HTTP error instead of a stream that died."""
     rid = call.response_id
     stop = hub.extras["streams"].open(rid, call.reservation.user_id)
     state = _StreamState()
     upstream = _adapter(call).stream_chat(hub.extras["http"], call.route.config, call.params, call.route.api_key)
     settled = False
+    first = asyncio.ensure_future(anext(upstream))
     try:
+        try:
+            await asyncio.wait({first})
+            first.result()
+        except StopAsyncIteration:
+            pass
+        except HubError as exc:
+            await asyncio.shield(_settle_failure(hub, call, exc))
+            settled = True
+            raise
         yield responses.created_event(_partial_body(call, "in_progress", ""))
         yield responses.item_added_event(rid)
         yield responses.part_added_event(rid)
         error: BaseException | None = None
         stopped = False
         try:
-            async for item in _until_stopped(upstream, stop):
+            async for item in _until_stopped(upstream, stop, first):
                 if item is None:
                     stopped = True
                     break
@@ -217,6 +230,10 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         yield responses.done_event(body)
     finally:
         hub.extras["streams"].close(rid)
+        if not first.done():  # the client left before the stream body began
+            first.cancel()
+        with contextlib.suppress(BaseException):
+            await first
         with contextlib.suppress(Exception):
             await upstream.aclose()
         if not settled:  # the client went away: bill what was produced, in a task the cancellation cannot reach
@@ -240,14 +257,16 @@ async def _settle_stream(
     )
 
 
-async def _until_stopped(upstream: AsyncIterator, stop: asyncio.Event) -> AsyncIterator[Delta | StreamEnd | None]:
-    """Items of upstream until it ends or `stop` is set (then yields None once). Whatever ends this
-    generator (stop, error, cancellation) also cancels the pending upstream read."""
+async def _until_stopped(
+    upstream: AsyncIterator, stop: asyncio.Event, first: asyncio.Future
+) -> AsyncIterator[Delta | StreamEnd | None]:
+    """Items of upstream (whose first read is already under way) until it ends or `stop` is set (then
+    yields None once). Whatever ends this generator (stop, error, cancellation) cancels the pending read."""
     stop_wait = asyncio.ensure_future(stop.wait())
-    nxt: asyncio.Future | None = None
+    nxt: asyncio.Future | None = first
     try:
         while True:
-            nxt = asyncio.ensure_future(anext(upstream))
+            nxt = nxt or asyncio.ensure_future(anext(upstream))
             done, _ = await asyncio.wait({nxt, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
             if nxt not in done:
                 yield None
@@ -256,6 +275,7 @@ async def _until_stopped(upstream: AsyncIterator, stop: asyncio.Event) -> AsyncI
                 item = nxt.result()
             except StopAsyncIteration:
                 return
+            nxt = None
             yield item
     finally:
         stop_wait.cancel()

@@ -83,8 +83,10 @@ class _Generation:
             body = await inference.run_unary(self.hub, call)
             yield httpbody_pb2.HttpBody(content_type="application/json", data=orjson.dumps(body))
             return
-        await context.send_initial_metadata((("cache-control", "no-cache"), ("x-stream-id", call.response_id)))
         async with contextlib.aclosing(inference.run_stream(self.hub, call)) as events:
+            first = await anext(events)  # upstream failures before any output still raise as HTTP errors here
+            await context.send_initial_metadata((("cache-control", "no-cache"), ("x-stream-id", call.response_id)))
+            yield _sse(first)
             async for event in events:
                 yield _sse(event)
         yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)

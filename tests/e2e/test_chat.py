@@ -389,3 +389,19 @@ def test_concurrent_requests_never_overspend(gateway: Gateway, make_user) -> Non
     assert len(rows) == results.count(200)
     assert final == 400_000 - sum(r["cost_nanos"] for r in rows)
     assert ledger_sum(gateway, user_id) == final
+
+
+def test_stream_failing_before_output_is_a_plain_http_error(gateway: Gateway, rest: httpx.Client, make_user) -> None:
+    user_id, key = make_user(credits=1)
+    body = {
+        "messages": [{"role": "user", "content": "busy [[status:429]]"}],
+        "model": "openai/gpt-4o-mini",
+        "stream": True,
+    }
+    with rest.stream("POST", "/chat/completions", headers=bearer(key), json=body) as r:
+        r.read()
+    assert r.status_code == 429
+    assert "openai" in r.json()["detail"]
+    [row] = usage_rows(gateway, user_id)
+    assert row["status"] == "error" and row["cost_nanos"] == 0
+    assert balance(rest, key) == 1

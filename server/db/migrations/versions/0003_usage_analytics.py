@@ -55,6 +55,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_usage_user_provider_duration", ["user_id", "provider", "duration_ms", "created_at"], unique=False
         )
+        batch_op.create_index(
+            "ix_usage_user_session_duration", ["user_id", "session_id", "duration_ms", "created_at"], unique=False
+        )
     bind = op.get_bind()
     day = _utc_day(bind)
     op.execute(f"CREATE INDEX ix_usage_user_day_duration ON usage_records (user_id, {day}, duration_ms)")
@@ -72,6 +75,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_usage_user_day_duration", table_name="usage_records")
     with op.batch_alter_table("usage_records", schema=None) as batch_op:
+        batch_op.drop_index("ix_usage_user_session_duration")
         batch_op.drop_index("ix_usage_user_provider_duration")
         batch_op.drop_index("ix_usage_user_model_duration")
         batch_op.drop_index("ix_usage_user_ip_duration")

@@ -1,0 +1,406 @@
+"""Images, text-to-speech and speech-to-text: validate, route, reserve, call the provider, settle once.
+
+The same keys, catalog and billing path as text: each call reserves its maximum cost from the catalog
+price (images: per image, size and quality aware; speech: per input character; transcription: per audio
+minute), then settles the real cost once, or 0 when the call failed. Provider wire formats live in
+`server.providers.openai_media` and `server.providers.google_media`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import wave
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+import orjson
+
+from server.catalog import pricing
+from server.domain import billing, clock, tokens
+from server.domain.auth import Principal
+from server.domain.multipart import Form, UploadedFile
+from server.domain.routing import Route, resolve
+from server.errors import HubError, NotFound, Unavailable, ValidationFailed
+from server.hub import Hub
+from server.providers import google_media, openai_media
+from server.providers.openai_media import GeneratedImage, Speech, Transcript
+
+T = TypeVar("T")
+
+# The documented defaults (dall-e-3, veo-3.0-generate-001) are retired: each category defaults to the
+# current model that replaced them. With only a provider given, its first active model of the category.
+DEFAULT_MODELS = {
+    "image_generation": "openai/gpt-image-2",
+    "text_to_speech": "openai/tts-1",
+    "speech_to_text": "openai/whisper-1",
+    "video_generation": "google/veo-3.1-generate-preview",
+}
+_ADAPTERS = {"openai": openai_media, "google": google_media}
+
+
+# ---------------------------------------------------------------------------------------------- routing
+
+
+def route_media(hub: Hub, provider: str | None, model: str | None, category: str, byok_key: str | None) -> Route:
+    """resolve() with the media defaults; 404 / 503 exactly as for text."""
+    if not model:
+        if provider:
+            listed = hub.extras["catalog"].models_in(provider.strip().lower(), category)
+            active = [m for m in listed if not m.get("is_disabled")]
+            if not active:
+                raise NotFound(f"Provider '{provider}' has no available model for {category}")
+            model = active[0]["modelName"]
+        else:
+            model = DEFAULT_MODELS[category]
+    return resolve(hub, provider, model, category, byok_key)
+
+
+def adapter_for(route: Route, category: str) -> ModuleType:
+    adapter = _ADAPTERS.get(route.config.wire_format)
+    if adapter is None:
+        raise NotFound(f"Provider '{route.provider}' does not offer {category}")
+    return adapter
+
+
+def _priced(fn: Callable[[], int], route: Route) -> int:
+    """A catalog price; a model without one is a gap in the catalog (503), never free."""
+    try:
+        return fn()
+    except pricing.PricingError as exc:
+        raise Unavailable(f"Model '{route.provider}/{route.model}' cannot be billed: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------- billing
+
+
+@dataclass
+class Billed(Generic[T]):
+    """A finished, settled media call."""
+
+    request_id: str
+    provider: str
+    model: str
+    result: T
+    charge_nanos: int
+    duration_ms: float
+    breakdown: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: clock.iso(clock.now()))
+
+
+def _detail(exc: BaseException) -> str:
+    return exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else repr(exc)
+
+
+async def billed_call(
+    hub: Hub,
+    principal: Principal,
+    route: Route,
+    *,
+    endpoint: str,
+    reserve_nanos: int,
+    session_id: str | None,
+    client_ip: str | None,
+    request_content: Any,
+    call: Callable[[], Awaitable[T]],
+    cost: Callable[[T], int],
+    response_content: Callable[[T], Any] = lambda _: None,
+) -> Billed[T]:
+    """Reserves, runs `call`, settles exactly once (cost 0 and status error when it failed)."""
+    started = time.perf_counter()
+    res = await billing.reserve(
+        hub,
+        user_id=principal.user_id,
+        api_key_id=principal.api_key_id,
+        amount_nanos=reserve_nanos,
+        byok=route.byok,
+        session_id=session_id,
+        client_ip=client_ip,
+    )
+
+    def outcome(status: str, cost_nanos: int, **extra: Any) -> billing.Outcome:
+        return billing.Outcome(
+            endpoint=endpoint,
+            provider=route.provider,
+            model=route.model,
+            status=status,
+            cost_nanos=cost_nanos,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            request_content=request_content,
+            **extra,
+        )
+
+    try:
+        result = await call()
+        amount = _priced(lambda: cost(result), route)
+    except BaseException as exc:
+        await asyncio.shield(billing.settle(hub, res, outcome("error", 0, error=_detail(exc))))
+        raise
+    charge = await asyncio.shield(
+        billing.settle(hub, res, outcome("success", amount, response_content=response_content(result)))
+    )
+    return Billed(res.request_id, route.provider, route.model, result, charge, (time.perf_counter() - started) * 1000)
+
+
+def session_of(metadata: Mapping[str, str], extra: dict[str, Any]) -> str | None:
+    value = metadata.get("x-session-id") or extra.pop("session_id", None)
+    return str(value) if value else None
+
+
+# ---------------------------------------------------------------------------------------------- images
+
+
+def _prompt(fields: dict[str, Any], name: str = "prompt") -> str:
+    value = fields.pop(name, None)
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed.single(["body", name], "Field required", "missing")
+    return value
+
+
+async def generate_images(
+    hub: Hub,
+    principal: Principal,
+    *,
+    fields: dict[str, Any],
+    extra: dict[str, Any],
+    provider: str | None,
+    model: str | None,
+    byok_key: str | None,
+    session_id: str | None,
+    client_ip: str | None,
+) -> Billed[list[GeneratedImage]]:
+    """`fields` are the ImageRequest fields the caller set (snake_case), without provider/model/key/extra."""
+    prompt = _prompt(fields)
+    n = fields.get("n", 1)
+    if not isinstance(n, int) or n < 1:
+        raise ValidationFailed.single(["body", "n"], "n must be a positive integer")
+    route = route_media(hub, provider, model, "image_generation", byok_key)
+    adapter = adapter_for(route, "image generation")
+    call = adapter.prepare_images(route.provider, route.model, prompt, n, fields, extra)
+
+    def cost(count: int) -> int:
+        return pricing.image_cost_nanos(route.entry, count, call.price_size, call.price_quality)
+
+    unit = _priced(lambda: pricing.image_price_usd(route.entry, call.price_size, call.price_quality), route)
+    billed = await billed_call(
+        hub,
+        principal,
+        route,
+        endpoint="image",
+        reserve_nanos=_priced(lambda: cost(call.n), route),
+        session_id=session_id,
+        client_ip=client_ip,
+        request_content={"prompt": prompt, "n": call.n, "size": call.price_size, "quality": call.price_quality},
+        call=lambda: adapter.generate_images(hub.extras["http"], route.config, call, route.api_key),
+        cost=lambda images: cost(len(images)),
+        response_content=lambda images: {"images": len(images)},
+    )
+    billed.breakdown = {
+        "images": len(billed.result),
+        "price_per_image": float(unit),
+        "size": call.price_size,
+        "quality": call.price_quality,
+    }
+    return billed
+
+
+# ---------------------------------------------------------------------------------------------- speech
+
+
+def _speech_cost(entry: Mapping[str, Any], text: str) -> int:
+    """Per character when the catalog prices so, else the input tokens (the audio is not metered)."""
+    if entry.get("pricePer1MCharacters") is not None:
+        return pricing.characters_cost_nanos(entry, len(text))
+    return pricing.token_cost_nanos(entry, tokens.count_text(text), 0)
+
+
+async def text_to_speech(
+    hub: Hub,
+    principal: Principal,
+    *,
+    fields: dict[str, Any],
+    extra: dict[str, Any],
+    provider: str | None,
+    model: str | None,
+    byok_key: str | None,
+    session_id: str | None,
+    client_ip: str | None,
+) -> Billed[Speech]:
+    text = _prompt(fields, "input")
+    route = route_media(hub, provider, model, "text_to_speech", byok_key)
+    adapter = adapter_for(route, "text-to-speech")
+    if not hasattr(adapter, "prepare_speech"):
+        raise NotFound(f"Provider '{route.provider}' does not offer text-to-speech")
+    call = adapter.prepare_speech(route.model, text, fields, extra)
+    amount = _priced(lambda: _speech_cost(route.entry, text), route)
+    billed = await billed_call(
+        hub,
+        principal,
+        route,
+        endpoint="tts",
+        reserve_nanos=amount,
+        session_id=session_id,
+        client_ip=client_ip,
+        request_content={"input": text, "voice": call.body.get("voice")},
+        call=lambda: adapter.speech(hub.extras["http"], route.config, call, route.api_key),
+        cost=lambda _speech: amount,
+        response_content=lambda speech: {"bytes": len(speech.audio), "format": speech.response_format},
+    )
+    billed.breakdown = {"characters": len(text)}
+    return billed
+
+
+# ---------------------------------------------------------------------------------------------- transcription
+
+# Typical bitrates (bytes per second) by container, for settling when neither the provider nor the file
+# tells the duration; the reservation assumes a very low bitrate so that it covers any real file.
+_TYPICAL_BYTES_PER_SECOND = {
+    "mp3": 16_000,
+    "mpeg": 16_000,
+    "mpga": 16_000,
+    "m4a": 16_000,
+    "mp4": 16_000,
+    "aac": 16_000,
+    "ogg": 8_000,
+    "opus": 8_000,
+    "webm": 8_000,
+    "flac": 90_000,
+}
+_LOWEST_BYTES_PER_SECOND = 2_000  # 16 kbit/s: below what speech codecs are used at
+
+
+def wav_seconds(data: bytes) -> float | None:
+    """The exact duration of a WAV file, or None when it is not one."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            rate = w.getframerate()
+            return w.getnframes() / rate if rate else None
+    except (wave.Error, EOFError, ValueError):
+        return None
+
+
+def audio_seconds(upload: UploadedFile) -> tuple[float, float]:
+    """(most, likely) duration of an upload: exact for WAV, else estimated from its size."""
+    exact = wav_seconds(upload.data)
+    if exact is not None:
+        return exact, exact
+    ext = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else ""
+    sub = upload.content_type.split("/")[-1].split(";")[0].strip().lower()
+    rate = _TYPICAL_BYTES_PER_SECOND.get(ext) or _TYPICAL_BYTES_PER_SECOND.get(sub) or 16_000
+    size = len(upload.data)
+    return size / _LOWEST_BYTES_PER_SECOND, size / rate
+
+
+def _form_float(form: Form, name: str, low: float, high: float) -> float | None:
+    raw = form.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationFailed.single(
+            ["body", name], "Input should be a valid number, unable to parse string as a number", "float_parsing"
+        ) from None
+    if not low <= value <= high:
+        raise ValidationFailed.single(["body", name], f"{name} must be from {low:g} to {high:g}")
+    return value
+
+
+def _granularities(raw: str | None) -> list[str] | None:
+    """timestamp_granularities as documented (a JSON list string), also a bare word or comma-separated words."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        value = [part.strip() for part in raw.split(",") if part.strip()]
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(v in ("word", "segment") for v in value):
+        raise ValidationFailed.single(
+            ["body", "timestamp_granularities"], 'timestamp_granularities must be a JSON list of "word" / "segment"'
+        )
+    return list(dict.fromkeys(value))
+
+
+def transcription_fields(form: Form, kind: str) -> dict[str, Any]:
+    """The documented form fields, parsed and checked (the provider-specific checks come later)."""
+    fields: dict[str, Any] = {
+        "prompt": form.get("prompt") or None,
+        "response_format": form.get("response_format") or None,
+        "temperature": _form_float(form, "temperature", 0.0, 1.0),
+    }
+    if kind == "transcriptions":
+        fields["language"] = form.get("language") or None
+        fields["timestamp_granularities"] = _granularities(form.get("timestamp_granularities"))
+    return fields
+
+
+async def transcribe(
+    hub: Hub,
+    principal: Principal,
+    *,
+    kind: str,
+    form: Form,
+    session_id: str | None,
+    client_ip: str | None,
+) -> Billed[Transcript]:
+    """`kind` is "transcriptions" (endpoint "stt") or "translations" (endpoint "translation")."""
+    upload = form.files.get("file")
+    if upload is None:
+        raise ValidationFailed.single(["body", "file"], "Field required", "missing")
+    if not upload.data:
+        raise ValidationFailed.single(["body", "file"], "The uploaded file is empty")
+    fields = transcription_fields(form, kind)
+    byok_key = form.get("byok_api_key") or None
+    route = route_media(hub, form.get("provider") or None, form.get("model") or None, "speech_to_text", byok_key)
+    adapter = adapter_for(route, "speech-to-text")
+    if not hasattr(adapter, "transcribe"):
+        raise NotFound(f"Provider '{route.provider}' does not offer speech-to-text")
+    call = adapter.prepare_transcription(route.model, kind, fields)
+    most, likely = audio_seconds(upload)
+
+    def seconds_of(transcript: Transcript) -> float:
+        return transcript.seconds if transcript.seconds is not None else likely
+
+    filename = upload.filename or "audio"
+    billed = await billed_call(
+        hub,
+        principal,
+        route,
+        endpoint="stt" if kind == "transcriptions" else "translation",
+        reserve_nanos=_priced(lambda: pricing.minutes_cost_nanos(route.entry, max(most, likely)), route),
+        session_id=session_id,
+        client_ip=client_ip,
+        request_content={"filename": filename, "bytes": len(upload.data), "response_format": call.response_format},
+        call=lambda: adapter.transcribe(
+            hub.extras["http"],
+            route.config,
+            call,
+            (filename, upload.data, upload.content_type or "application/octet-stream"),
+            route.api_key,
+        ),
+        cost=lambda transcript: pricing.minutes_cost_nanos(route.entry, seconds_of(transcript)),
+        response_content=lambda transcript: {"text": transcript.text},
+    )
+    billed.breakdown = {"audio_seconds": round(seconds_of(billed.result), 3)}
+    if route.entry.get("pricePerMinute") is not None:
+        billed.breakdown["price_per_minute"] = float(route.entry["pricePerMinute"])
+    return billed
+
+
+def transcript_data(transcript: Transcript) -> dict[str, Any]:
+    """AudioResponse.data for STT: the text, the format, and whatever the JSON answer adds (segments, words)."""
+    data: dict[str, Any] = {"text": transcript.text, "response_format": transcript.response_format}
+    if transcript.data:
+        for key, value in transcript.data.items():
+            if key not in ("text", "usage"):
+                data[key] = value
+    if transcript.seconds is not None:
+        data.setdefault("duration", transcript.seconds)
+    return data
