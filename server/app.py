@@ -38,12 +38,15 @@ from server.config import Settings
 from server.hub import Hub
 from server.services.admin import AdminServicer
 from server.services.analytics import AnalyticsServicer
+from server.services.audio import AudioServicer
 from server.services.auth import AuthServicer
 from server.services.embeddings import EmbeddingsServicer
 from server.services.generation import ChatServicer, CompletionsServicer
+from server.services.images import ImagesServicer
 from server.services.models import ModelsServicer
 from server.services.unimplemented import fill_unimplemented
 from server.services.user import UserServicer
+from server.services.videos import VideosServicer
 
 log = logging.getLogger("hub")
 
@@ -57,13 +60,13 @@ def _services() -> list[tuple[object, str, type | None]]:
         (auth_pb2_grpc, "AuthService", AuthServicer),
         (admin_pb2_grpc, "AdminService", AdminServicer),
         (analytics_pb2_grpc, "AnalyticsService", AnalyticsServicer),
-        (audio_pb2_grpc, "AudioService", None),
+        (audio_pb2_grpc, "AudioService", AudioServicer),
         (chat_pb2_grpc, "ChatService", ChatServicer),
         (completions_pb2_grpc, "CompletionsService", CompletionsServicer),
         (embeddings_pb2_grpc, "EmbeddingsService", EmbeddingsServicer),
-        (images_pb2_grpc, "ImagesService", None),
+        (images_pb2_grpc, "ImagesService", ImagesServicer),
         (models_pb2_grpc, "ModelsService", ModelsServicer),
-        (videos_pb2_grpc, "VideosService", None),
+        (videos_pb2_grpc, "VideosService", VideosServicer),
     ]
 
 

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     catalog_dir: str | None = None
     video_poll_seconds: float = 10.0
+    video_worker: bool = True  # poll unfinished video jobs in this process (HUB_VIDEO_WORKER=false: another does)
     log_content: bool = False  # store request/response content for analytics (off by default)
     upstream_retries: int = 2
     upstream_connect_timeout: float = 5.0

@@ -49,8 +49,16 @@ class Hub:
         self.extras["streams"] = ActiveStreams()
         self.extras["background"] = set()
         await release_stale_holds(self)
+        if self.settings.video_worker:  # follows unfinished video jobs, also those from before a restart
+            from server.domain.videos import VideoWorker
+
+            self.extras["video_worker"] = VideoWorker(self, self.settings.video_poll_seconds)
+            self.extras["video_worker"].start()
 
     async def close(self) -> None:
+        worker = self.extras.pop("video_worker", None)
+        if worker is not None:
+            await worker.stop()
         background = self.extras.get("background")
         if background:
             await asyncio.gather(*background, return_exceptions=True)

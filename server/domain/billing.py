@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from server.db.models import CreditHold, Transaction, UsageRecord, User
+from server.db.models import CreditHold, Transaction, UsageRecord, User, VideoJob
 from server.domain import clock, usage_stats
 from server.errors import InsufficientCredits
 from server.hub import Hub
@@ -187,11 +187,20 @@ def _usage_row(hub: Hub, res: Reservation, outcome: Outcome, charge: int, now) -
 
 
 async def release_stale_holds(hub: Hub, older_than: timedelta = STALE_HOLD_AGE) -> int:
-    """Refunds holds a crashed process left behind (each in its own transaction with its hold's removal)."""
+    """Refunds holds a crashed process left behind (each in its own transaction with its hold's removal).
+
+    Holds of video jobs are left alone, however old: a job runs for minutes to hours and survives restarts,
+    and the video worker settles its hold exactly once when the job ends (server.domain.videos).
+    """
     cutoff = clock.now() - older_than
     released = 0
+    of_video_job = exists().where(VideoJob.id == CreditHold.request_id)
     async with hub.sessions() as session:
-        stale = (await session.execute(select(CreditHold).where(CreditHold.created_at < cutoff))).scalars().all()
+        stale = (
+            (await session.execute(select(CreditHold).where(CreditHold.created_at < cutoff, ~of_video_job)))
+            .scalars()
+            .all()
+        )
     for hold in stale:
         async with hub.sessions() as session, session.begin():
             gone = await session.execute(delete(CreditHold).where(CreditHold.request_id == hold.request_id))

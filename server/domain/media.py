@@ -39,7 +39,7 @@ DEFAULT_MODELS = {
     "speech_to_text": "openai/whisper-1",
     "video_generation": "google/veo-3.1-generate-preview",
 }
-_ADAPTERS = {"openai": openai_media, "google": google_media}
+ADAPTERS = {"openai": openai_media, "google": google_media}
 
 
 # ---------------------------------------------------------------------------------------------- routing
@@ -60,13 +60,13 @@ def route_media(hub: Hub, provider: str | None, model: str | None, category: str
 
 
 def adapter_for(route: Route, category: str) -> ModuleType:
-    adapter = _ADAPTERS.get(route.config.wire_format)
+    adapter = ADAPTERS.get(route.config.wire_format)
     if adapter is None:
         raise NotFound(f"Provider '{route.provider}' does not offer {category}")
     return adapter
 
 
-def _priced(fn: Callable[[], int], route: Route) -> int:
+def priced(fn: Callable[[], int], route: Route) -> int:
     """A catalog price; a model without one is a gap in the catalog (503), never free."""
     try:
         return fn()
@@ -91,7 +91,7 @@ class Billed(Generic[T]):
     created_at: str = field(default_factory=lambda: clock.iso(clock.now()))
 
 
-def _detail(exc: BaseException) -> str:
+def error_detail(exc: BaseException) -> str:
     return exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else repr(exc)
 
 
@@ -135,9 +135,9 @@ async def billed_call(
 
     try:
         result = await call()
-        amount = _priced(lambda: cost(result), route)
+        amount = priced(lambda: cost(result), route)
     except BaseException as exc:
-        await asyncio.shield(billing.settle(hub, res, outcome("error", 0, error=_detail(exc))))
+        await asyncio.shield(billing.settle(hub, res, outcome("error", 0, error=error_detail(exc))))
         raise
     charge = await asyncio.shield(
         billing.settle(hub, res, outcome("success", amount, response_content=response_content(result)))
@@ -184,13 +184,13 @@ async def generate_images(
     def cost(count: int) -> int:
         return pricing.image_cost_nanos(route.entry, count, call.price_size, call.price_quality)
 
-    unit = _priced(lambda: pricing.image_price_usd(route.entry, call.price_size, call.price_quality), route)
+    unit = priced(lambda: pricing.image_price_usd(route.entry, call.price_size, call.price_quality), route)
     billed = await billed_call(
         hub,
         principal,
         route,
         endpoint="image",
-        reserve_nanos=_priced(lambda: cost(call.n), route),
+        reserve_nanos=priced(lambda: cost(call.n), route),
         session_id=session_id,
         client_ip=client_ip,
         request_content={"prompt": prompt, "n": call.n, "size": call.price_size, "quality": call.price_quality},
@@ -235,7 +235,7 @@ async def text_to_speech(
     if not hasattr(adapter, "prepare_speech"):
         raise NotFound(f"Provider '{route.provider}' does not offer text-to-speech")
     call = adapter.prepare_speech(route.model, text, fields, extra)
-    amount = _priced(lambda: _speech_cost(route.entry, text), route)
+    amount = priced(lambda: _speech_cost(route.entry, text), route)
     billed = await billed_call(
         hub,
         principal,
@@ -374,7 +374,7 @@ async def transcribe(
         principal,
         route,
         endpoint="stt" if kind == "transcriptions" else "translation",
-        reserve_nanos=_priced(lambda: pricing.minutes_cost_nanos(route.entry, max(most, likely)), route),
+        reserve_nanos=priced(lambda: pricing.minutes_cost_nanos(route.entry, max(most, likely)), route),
         session_id=session_id,
         client_ip=client_ip,
         request_content={"filename": filename, "bytes": len(upload.data), "response_format": call.response_format},

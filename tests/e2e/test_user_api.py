@@ -190,10 +190,3 @@ def test_delete_account_removes_everything(gateway: Gateway, rest: httpx.Client,
             assert count == 0, table
     finally:
         db.close()
-
-
-def test_unimplemented_endpoints_say_so(rest: httpx.Client, make_user) -> None:
-    _, key = make_user()
-    r = rest.get("/analytics/sessions", headers=bearer(key))
-    assert r.status_code == 501
-    assert r.json() == {"detail": "GET /api/v1/analytics/sessions is not implemented yet"}

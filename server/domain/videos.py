@@ -1,0 +1,496 @@
+"""Video generation jobs: created at once, followed by a background worker, billed exactly once.
+
+Lifecycle. `create_job` reserves the maximum cost (catalog price per second x duration x n) under the job's
+id, stores the job (`queued`), submits it to the provider and returns. The `VideoWorker` (one asyncio task
+per server process, started by `Hub.start`) polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
+updating `status` / `progress`, and finishes it: `completed` (result stored, real cost charged), `failed`
+or `cancelled` (everything released). Jobs live in the database, so a restarted server resumes them.
+
+Exactly once. A job leaves `queued` / `processing` through ONE conditional UPDATE (`WHERE status IN
+unfinished`): whoever wins that race (worker, cancel, another replica) settles it, with `request_id` = job
+id. `billing.settle` is itself idempotent on that id (hold row + unique usage record), and a job that became
+final but was not settled (a crash in between) is settled by the worker's recovery pass. Holds of video jobs
+are never released by `billing.release_stale_holds`: they belong to the worker.
+
+Keys. The operator's key comes from the environment on every poll. A caller's own key (byok_api_key) is kept
+in this process's memory only, never stored; a BYOK job whose key is gone (restart) fails once no process
+has polled it for a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, insert, or_, select, update
+
+from server.catalog import pricing
+from server.db.models import CreditHold, UsageRecord, VideoJob
+from server.domain import billing, clock, media
+from server.domain.auth import Principal
+from server.errors import Conflict, HubError, NotFound, ValidationFailed
+from server.hub import Hub
+from server.providers import registry
+
+log = logging.getLogger("hub.videos")
+
+UNFINISHED = ("queued", "processing")
+FINAL = ("completed", "failed", "cancelled")
+SUBMIT_GRACE = timedelta(seconds=60)  # a job without a provider id older than this was never submitted
+RECOVERY_GRACE = timedelta(seconds=5)  # leave a just-finished job to the one settling it
+MAX_POLL_ERRORS = 30  # consecutive failed polls before a job is given up
+MAX_JOBS_PER_TICK = 500
+POLL_CONCURRENCY = 8
+CANCEL_TIMEOUT = 5.0
+_SETTLE_STATUS = {"completed": "success", "failed": "error", "cancelled": "stopped"}
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())
+
+
+def byok_keys(hub: Hub) -> dict[str, str]:
+    """job id -> the caller's own provider key, in this process only."""
+    return hub.extras.setdefault("video_byok_keys", {})
+
+
+# ---------------------------------------------------------------------------------------------- create
+
+
+def _positive(fields: dict[str, Any], name: str) -> None:
+    value = fields.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValidationFailed.single(["body", name], f"{name} must be a positive integer")
+
+
+async def create_job(
+    hub: Hub,
+    principal: Principal,
+    *,
+    fields: dict[str, Any],
+    extra: dict[str, Any],
+    provider: str | None,
+    model: str | None,
+    byok_key: str | None,
+    session_id: str | None,
+    client_ip: str | None,
+) -> VideoJob:
+    """Validates, reserves, stores and submits a job; returns it (queued or processing)."""
+    prompt = fields.pop("prompt", None)
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ValidationFailed.single(["body", "prompt"], "Field required", "missing")
+    _positive(fields, "duration")
+    _positive(fields, "n")
+    route = media.route_media(hub, provider, model, "video_generation", byok_key)
+    adapter = media.adapter_for(route, "video generation")
+    call = adapter.prepare_video(route.provider, route.model, prompt, fields, extra)
+    amount = media.priced(
+        lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
+    )
+    job_id = new_job_id()
+    res = await billing.reserve(
+        hub,
+        user_id=principal.user_id,
+        api_key_id=principal.api_key_id,
+        amount_nanos=amount,
+        byok=route.byok,
+        session_id=session_id,
+        client_ip=client_ip,
+        request_id=job_id,
+    )
+    now = clock.now()
+    row = {
+        "id": job_id,
+        "user_id": principal.user_id,
+        "api_key_id": principal.api_key_id,
+        "provider": route.provider,
+        "model": route.model,
+        "prompt": prompt,
+        "status": "queued",
+        "progress": 0,
+        "provider_job_id": None,
+        "params": {**call.summary, "price_size": call.price_size, "session_id": session_id, "client_ip": client_ip},
+        "result": None,
+        "error": None,
+        "reserved_nanos": res.amount_nanos,
+        "cost_nanos": 0,
+        "byok": route.byok,
+        "created_at": now,
+        "updated_at": now,
+        "completed_at": None,
+    }
+    try:
+        async with hub.sessions() as session, session.begin():
+            await session.execute(insert(VideoJob).values(**row))
+    except BaseException as exc:
+        outcome = billing.Outcome("video", route.provider, route.model, "error", error=media.error_detail(exc))
+        await asyncio.shield(billing.settle(hub, res, outcome))
+        raise
+    job = VideoJob(**row)
+    if route.byok:
+        byok_keys(hub)[job_id] = route.api_key
+    try:
+        provider_job_id, state = await adapter.submit_video(hub.extras["http"], route.config, call, route.api_key)
+    except BaseException as exc:
+        await asyncio.shield(finalize(hub, job, "failed", error=media.error_detail(exc)))
+        raise
+    status = state.status if state.status in UNFINISHED else "queued"
+    async with hub.sessions() as session, session.begin():
+        done = await session.execute(
+            update(VideoJob)
+            .where(VideoJob.id == job_id, VideoJob.status.in_(UNFINISHED))
+            .values(
+                provider_job_id=provider_job_id,
+                status=status,
+                progress=state.progress or 0,
+                updated_at=clock.now(),
+            )
+        )
+    job.provider_job_id = provider_job_id
+    if done.rowcount != 1:  # cancelled while we were submitting it: cancel it at the provider too
+        await _cancel_at_provider(hub, job)
+        return await _load(hub, job_id)
+    job.status, job.progress = status, state.progress or 0
+    return job
+
+
+# ---------------------------------------------------------------------------------------------- read
+
+
+async def _load(hub: Hub, job_id: str) -> VideoJob:
+    async with hub.sessions() as session:
+        job = await session.get(VideoJob, job_id)
+    if job is None:
+        raise NotFound(f"Video job '{job_id}' not found")
+    return job
+
+
+async def get_job(hub: Hub, principal: Principal, job_id: str) -> VideoJob:
+    """The caller's job; another user's job is reported as not found."""
+    async with hub.sessions() as session:
+        job = await session.scalar(select(VideoJob).where(VideoJob.id == job_id, VideoJob.user_id == principal.user_id))
+    if job is None:
+        raise NotFound(f"Video job '{job_id}' not found")
+    return job
+
+
+@dataclass
+class JobPage:
+    jobs: list[VideoJob]
+    total: int
+    limit: int
+    skip: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.skip + len(self.jobs) < self.total
+
+
+async def list_jobs(hub: Hub, principal: Principal, limit: int | None, skip: int | None) -> JobPage:
+    limit = 20 if limit is None else limit
+    skip = 0 if skip is None else skip
+    errors = []
+    if not 1 <= limit <= 100:
+        errors.append({"loc": ["query", "limit"], "msg": "limit must be from 1 to 100", "type": "value_error"})
+    if skip < 0:
+        errors.append({"loc": ["query", "skip"], "msg": "skip must not be negative", "type": "value_error"})
+    if errors:
+        raise ValidationFailed(errors)
+    mine = VideoJob.user_id == principal.user_id
+    async with hub.sessions() as session:
+        total = await session.scalar(select(func.count()).select_from(VideoJob).where(mine))
+        rows = await session.scalars(
+            select(VideoJob)
+            .where(mine)
+            .order_by(VideoJob.created_at.desc(), VideoJob.id.desc())
+            .limit(limit)
+            .offset(skip)
+        )
+        jobs = list(rows)
+    return JobPage(jobs, total or 0, limit, skip)
+
+
+# ---------------------------------------------------------------------------------------------- finish
+
+
+async def finalize(
+    hub: Hub,
+    job: VideoJob,
+    status: str,
+    *,
+    error: str | None = None,
+    result: dict[str, Any] | None = None,
+    cost_nanos: int = 0,
+    forget_key: bool = True,
+) -> bool:
+    """Moves an unfinished job to a final status and settles it; False when it was already final."""
+    charge = min(max(cost_nanos, 0), job.reserved_nanos) if status == "completed" and not job.byok else 0
+    now = clock.now()
+    values: dict[str, Any] = {
+        "status": status,
+        "error": error,
+        "result": result,
+        "cost_nanos": charge,
+        "updated_at": now,
+        "completed_at": now,
+    }
+    if status == "completed":
+        values["progress"] = 100
+    async with hub.sessions() as session, session.begin():
+        done = await session.execute(
+            update(VideoJob).where(VideoJob.id == job.id, VideoJob.status.in_(UNFINISHED)).values(**values)
+        )
+    if done.rowcount != 1:
+        return False
+    for name, value in values.items():
+        setattr(job, name, value)
+    if forget_key:
+        byok_keys(hub).pop(job.id, None)
+    await settle_job(hub, job)
+    return True
+
+
+async def settle_job(hub: Hub, job: VideoJob) -> int:
+    """The one settlement of a final job (a no-op if it already happened)."""
+    res = billing.Reservation(job.id, job.user_id, job.api_key_id, job.reserved_nanos, job.byok)
+    params = job.params or {}
+    res.session_id, res.client_ip = params.get("session_id"), params.get("client_ip")
+    started, ended = clock.as_utc(job.created_at), clock.as_utc(job.completed_at or job.updated_at)
+    status = _SETTLE_STATUS[job.status]
+    outcome = billing.Outcome(
+        endpoint="video",
+        provider=job.provider,
+        model=job.model,
+        status=status,
+        cost_nanos=job.cost_nanos if status == "success" else 0,
+        duration_ms=max(0.0, (ended - started).total_seconds() * 1000) if started and ended else 0.0,
+        error=job.error if status != "success" else None,
+        request_content={"prompt": job.prompt, **{k: v for k, v in params.items() if k in ("seconds", "n", "size")}},
+        response_content=job.result,
+    )
+    return await billing.settle(hub, res, outcome)
+
+
+async def settle_unsettled(hub: Hub, older_than: timedelta = RECOVERY_GRACE) -> int:
+    """Settles final jobs whose settlement was interrupted (their hold, or for BYOK their usage record, is
+    missing). Returns how many were settled."""
+    cutoff = clock.now() - older_than
+    settled_already = exists().where(UsageRecord.request_id == VideoJob.id)
+    held = exists().where(CreditHold.request_id == VideoJob.id)
+    async with hub.sessions() as session:
+        rows = await session.scalars(
+            select(VideoJob)
+            .where(VideoJob.status.in_(FINAL), VideoJob.updated_at < cutoff, ~settled_already)
+            .where(or_(VideoJob.byok.is_(True), held))
+            .limit(MAX_JOBS_PER_TICK)
+        )
+        jobs = list(rows)
+    for job in jobs:
+        log.warning("video job %s was %s but not settled: settling it now", job.id, job.status)
+        await settle_job(hub, job)
+    return len(jobs)
+
+
+async def _cancel_at_provider(hub: Hub, job: VideoJob) -> bool:
+    cfg = registry.provider_config(job.provider)
+    key = byok_keys(hub).get(job.id) if job.byok else (cfg.api_key if cfg else None)
+    if cfg is None or not key or not job.provider_job_id:
+        return False
+    adapter = media.ADAPTERS.get(cfg.wire_format)
+    if adapter is None:
+        return False
+    try:
+        return await asyncio.wait_for(
+            adapter.cancel_video(hub.extras["http"], cfg, job.provider_job_id, key), CANCEL_TIMEOUT
+        )
+    except (TimeoutError, HubError):
+        return False
+
+
+async def cancel_job(hub: Hub, principal: Principal, job_id: str) -> VideoJob:
+    """Cancels a queued or processing job (at the provider too, where it can); a finished job is a 409."""
+    job = await get_job(hub, principal, job_id)
+    if job.status in UNFINISHED and await finalize(
+        hub, job, "cancelled", error="Cancelled by the user", forget_key=False
+    ):
+        try:
+            await _cancel_at_provider(hub, job)
+        finally:
+            byok_keys(hub).pop(job.id, None)
+        return await _load(hub, job.id)
+    job = await _load(hub, job.id)
+    raise Conflict(f"Video job '{job_id}' is already {job.status}: only queued or processing jobs can be cancelled")
+
+
+# ---------------------------------------------------------------------------------------------- the worker
+
+
+class VideoWorker:
+    """Polls the providers for every unfinished job, every `interval` seconds, in one asyncio task."""
+
+    def __init__(self, hub: Hub, interval: float):
+        self.hub = hub
+        self.interval = max(0.05, interval)
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+        self._wake = asyncio.Event()
+        self._errors: Counter[str] = Counter()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="video-worker")
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Lets the current pass finish (up to `grace` seconds), then stops."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        except (TimeoutError, asyncio.CancelledError):
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("video worker pass failed")
+            if self._stopping:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+
+    async def run_once(self) -> None:
+        """One pass: poll every unfinished job, then settle any final job left unsettled."""
+        async with self.hub.sessions() as session:
+            rows = await session.scalars(
+                select(VideoJob)
+                .where(VideoJob.status.in_(UNFINISHED))
+                .order_by(VideoJob.updated_at)
+                .limit(MAX_JOBS_PER_TICK)
+            )
+            jobs = list(rows)
+        gate = asyncio.Semaphore(POLL_CONCURRENCY)
+
+        async def one(job: VideoJob) -> None:
+            async with gate:
+                if self._stopping:
+                    return
+                try:
+                    await self.poll(job)
+                except Exception:
+                    log.exception("polling video job %s failed", job.id)
+
+        await asyncio.gather(*(one(job) for job in jobs))
+        await settle_unsettled(self.hub)
+
+    def _stale(self, job: VideoJob, grace: timedelta) -> bool:
+        last = clock.as_utc(job.updated_at) or clock.as_utc(job.created_at)
+        return last is not None and clock.now() - last > grace
+
+    async def poll(self, job: VideoJob) -> None:
+        hub = self.hub
+        if not job.provider_job_id:
+            if self._stale(job, SUBMIT_GRACE):
+                await finalize(hub, job, "failed", error="The job was never accepted by the provider (interrupted)")
+            return
+        cfg = registry.provider_config(job.provider)
+        key = byok_keys(hub).get(job.id) if job.byok else (cfg.api_key if cfg else None)
+        adapter = media.ADAPTERS.get(cfg.wire_format) if cfg else None
+        if cfg is None or adapter is None or not key:
+            # Not followable from this process: another replica may hold the BYOK key and keep updating it.
+            if self._stale(job, max(timedelta(seconds=60), timedelta(seconds=10 * self.interval))):
+                why = (
+                    "the caller's provider key (byok_api_key) is kept in memory only and was lost at a restart"
+                    if job.byok
+                    else f"provider '{job.provider}' is no longer configured on this gateway"
+                )
+                await finalize(hub, job, "failed", error=f"The job can no longer be followed: {why}")
+            return
+        try:
+            state = await adapter.poll_video(hub.extras["http"], cfg, job.provider_job_id, key)
+        except NotFound as exc:
+            await finalize(hub, job, "failed", error=f"The provider no longer knows this job: {exc.detail}")
+            return
+        except HubError as exc:
+            self._errors[job.id] += 1
+            log.warning("polling video job %s failed (%d): %s", job.id, self._errors[job.id], exc.detail)
+            if self._errors[job.id] >= MAX_POLL_ERRORS:
+                await finalize(hub, job, "failed", error=f"The provider could not be polled: {exc.detail}")
+                self._errors.pop(job.id, None)
+            return
+        self._errors.pop(job.id, None)
+        if state.status in UNFINISHED:
+            progress = state.progress if state.progress is not None else _estimated_progress(job)
+            progress = max(job.progress or 0, min(progress, 99))
+            async with hub.sessions() as session, session.begin():
+                await session.execute(
+                    update(VideoJob)
+                    .where(VideoJob.id == job.id, VideoJob.status.in_(UNFINISHED))
+                    .values(status=state.status, progress=progress, updated_at=clock.now())
+                )
+        elif state.status == "completed":
+            await finalize(hub, job, "completed", result=_result(state), cost_nanos=self._cost(job, state))
+        else:
+            await finalize(hub, job, state.status, error=state.error or f"The provider reports the job {state.status}")
+
+    def _cost(self, job: VideoJob, state) -> int:
+        params = job.params or {}
+        seconds = state.seconds or params.get("seconds") or 0
+        entry = self.hub.extras["catalog"].find(job.provider, job.model, "video_generation")
+        if entry is None:  # the catalog changed under a running job: the price it was created with
+            return job.reserved_nanos
+        try:
+            return pricing.seconds_cost_nanos(entry, float(seconds) * len(state.assets), params.get("price_size"))
+        except (pricing.PricingError, ValueError):
+            return job.reserved_nanos
+
+
+def _estimated_progress(job: VideoJob) -> int:
+    """Providers without progress (Veo): time-based, reaching 90 % after about two minutes."""
+    started = clock.as_utc(job.created_at)
+    elapsed = (clock.now() - started).total_seconds() if started else 0.0
+    return int(min(90.0, 5.0 + elapsed * 0.7))
+
+
+def _result(state) -> dict[str, Any]:
+    data = [asset.as_dict() for asset in state.assets]
+    result: dict[str, Any] = {"video_url": data[0]["url"] if data else None, "data": data}
+    if state.seconds:
+        result["seconds"] = state.seconds
+    return result
+
+
+def job_fields(job: VideoJob) -> dict[str, Any]:
+    """The documented job shape (what GET /videos/jobs/{id} answers)."""
+    fields: dict[str, Any] = {
+        "job_id": job.id,
+        "status": job.status,
+        "progress": job.progress or 0,
+        "provider": job.provider,
+        "model": job.model,
+        "prompt": job.prompt,
+        "created_at": clock.iso(job.created_at),
+        "updated_at": clock.iso(job.updated_at),
+        "cost_nanos": job.cost_nanos if job.status in FINAL else job.reserved_nanos,
+        "is_async": True,
+    }
+    if job.completed_at is not None:
+        fields["completed_at"] = clock.iso(job.completed_at)
+    if job.result:
+        fields["result"] = job.result
+    if job.error:
+        fields["error"] = job.error
+    return fields

@@ -1,0 +1,105 @@
+"""VideosService: create a job (returns at once), read one or a page of the caller's jobs, cancel one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from indoxhub.v1 import common_pb2, videos_pb2, videos_pb2_grpc
+
+from server.db.models import VideoJob
+from server.domain import clock, media, videos
+from server.domain.money import nanos_to_usd
+from server.hub import Hub
+from server.rpc import client_ip, metadata_of, unary
+from server.services.images import request_fields
+from server.services.messages import opt, struct_dict, struct_value
+
+
+def job_message(job: VideoJob) -> videos_pb2.VideoJob:
+    fields: dict[str, Any] = videos.job_fields(job)
+    message = videos_pb2.VideoJob(
+        job_id=fields["job_id"],
+        status=fields["status"],
+        progress=fields["progress"],
+        provider=fields["provider"],
+        model=fields["model"],
+        prompt=fields["prompt"],
+        created_at=fields["created_at"] or "",
+        updated_at=fields["updated_at"] or "",
+        cost=nanos_to_usd(fields["cost_nanos"]),
+        is_async=True,
+    )
+    if "completed_at" in fields:
+        message.completed_at = fields["completed_at"]
+    if "result" in fields:
+        message.result.CopyFrom(struct_value(fields["result"]))
+    if "error" in fields:
+        message.error = fields["error"]
+    return message
+
+
+def _summary(job: VideoJob) -> dict[str, Any]:
+    hidden = ("session_id", "client_ip")
+    return {k: v for k, v in (job.params or {}).items() if k not in hidden and v is not None}
+
+
+class VideosServicer(videos_pb2_grpc.VideosServiceServicer):
+    def __init__(self, hub: Hub):
+        self.hub = hub
+
+    @unary()
+    async def CreateVideo(self, request, context, principal):
+        extra = struct_dict(request, "additional_params")
+        job = await videos.create_job(
+            self.hub,
+            principal,
+            fields=request_fields(request),
+            extra=extra,
+            provider=opt(request, "provider"),
+            model=opt(request, "model"),
+            byok_key=opt(request, "byok_api_key"),
+            session_id=media.session_of(metadata_of(context), extra),
+            client_ip=client_ip(context),
+        )
+        data = {
+            "job_id": job.id,
+            "is_async": True,
+            "status": job.status,
+            "progress": job.progress or 0,
+            "status_url": f"/api/v1/videos/jobs/{job.id}",
+        }
+        return videos_pb2.VideoResponse(
+            request_id=job.id,
+            created_at=clock.iso(job.created_at),
+            duration_ms=round(max(0.0, (clock.now() - clock.as_utc(job.created_at)).total_seconds() * 1000), 3),
+            provider=job.provider,
+            model=job.model,
+            success=True,
+            message="Video generation started: poll the job for its status",
+            usage=common_pb2.Usage(
+                cost=nanos_to_usd(job.reserved_nanos),
+                timestamp=clock.iso(job.created_at),
+                request_count=1,
+                cost_breakdown=struct_value({"reserved": nanos_to_usd(job.reserved_nanos), **_summary(job)}),
+            ),
+            data=struct_value(data),
+        )
+
+    @unary()
+    async def GetVideoJobStatus(self, request, context, principal):
+        return job_message(await videos.get_job(self.hub, principal, request.job_id))
+
+    @unary()
+    async def ListVideoJobs(self, request, context, principal):
+        page = await videos.list_jobs(self.hub, principal, opt(request, "limit"), opt(request, "skip"))
+        return videos_pb2.VideoJobList(
+            jobs=[job_message(job) for job in page.jobs],
+            total=page.total,
+            limit=page.limit,
+            skip=page.skip,
+            has_more=page.has_more,
+        )
+
+    @unary()
+    async def CancelVideoJob(self, request, context, principal):
+        return job_message(await videos.cancel_job(self.hub, principal, request.job_id))
