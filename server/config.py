@@ -14,6 +14,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./data/hub.db"
+    data_dir: Path = Path("./data")  # generated Envoy config, the default JWT secret
     host: str = "127.0.0.1"
     grpc_port: int = 50051
     http_port: int = 8080
@@ -30,10 +31,6 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = 5.0
     upstream_read_timeout: float = 120.0
     max_body_bytes: int = 25 * 1024 * 1024
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(os.environ.get("HUB_DATA_DIR", "./data"))
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, else one generated once and kept beside the database."""

@@ -137,7 +137,7 @@ class LedgerThread:
         return out
 
 
-def _inline_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+def _inline_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

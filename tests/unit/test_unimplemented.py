@@ -16,7 +16,7 @@ def test_rest_route_comes_from_the_http_annotation() -> None:
 
 
 class _PartlyDone(videos_pb2_grpc.VideosServiceServicer):
-    async def ListVideoJobs(self, request, context):  # noqa: ANN001
+    async def ListVideoJobs(self, request, context):
         return videos_pb2.VideoJobList(total=7)
 
 
