@@ -124,6 +124,10 @@ async def serve(settings: Settings) -> None:
     address = f"{settings.host}:{settings.grpc_port}"
     server.add_insecure_port(address)
     await server.start()
+    if settings.metrics_port:
+        from server import metrics
+
+        metrics.serve(settings.metrics_port, settings.host)
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     log.info("gRPC server listening on %s", address)
 

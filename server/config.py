@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     grpc_port: int = 50051
     http_port: int = 8080
+    metrics_port: int | None = None  # Prometheus /metrics on HUB_HOST:HUB_METRICS_PORT when set
     # Signs access tokens from /auth/*. Unset: a random secret kept in data/jwt_secret (one machine).
     jwt_secret: str | None = None
     access_token_ttl_seconds: int = 3600

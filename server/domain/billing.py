@@ -19,8 +19,10 @@ from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from server import metrics
 from server.db.models import CreditHold, Transaction, UsageRecord, User, VideoJob
 from server.domain import clock, usage_stats
+from server.domain.money import nanos_to_usd
 from server.errors import InsufficientCredits
 from server.hub import Hub
 
@@ -142,6 +144,15 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
         if not done:
             log.warning("request %s was already settled; not charging again", res.request_id)
             return 0
+        metrics.observe(
+            outcome.endpoint,
+            outcome.provider,
+            outcome.status,
+            outcome.duration_ms,
+            outcome.input_tokens,
+            outcome.output_tokens,
+            nanos_to_usd(charge),
+        )
         return charge
 
 

@@ -1,0 +1,37 @@
+"""Prometheus metrics count every settled request once."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.e2e.conftest import bearer
+from tests.harness import free_port, start_gateway
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            got = ",".join(sorted(line[line.index("{") + 1 : line.index("}")].split(",")))
+            if got == wanted:
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_endpoint_counts_requests_and_tokens() -> None:
+    port = free_port()
+    gw = start_gateway(extra_env={"HUB_METRICS_PORT": str(port)})
+    try:
+        _, key = gw.create_user("metrics@example.com", 5)
+        body = {"messages": [{"role": "user", "content": "metrics please"}], "model": "openai/gpt-4o-mini"}
+        for _ in range(3):
+            assert httpx.post(f"{gw.api}/chat/completions", headers=bearer(key), json=body).status_code == 200
+        failing = {**body, "messages": [{"role": "user", "content": "no [[status:500]]"}]}
+        assert httpx.post(f"{gw.api}/chat/completions", headers=bearer(key), json=failing).status_code == 502
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert _sample(text, "hub_requests_total", endpoint="chat", provider="openai", status="success") == 3
+        assert _sample(text, "hub_requests_total", endpoint="chat", provider="openai", status="error") == 1
+        assert _sample(text, "hub_tokens_total", provider="openai", direction="output") > 0
+        assert _sample(text, "hub_charged_usd_total", provider="openai") > 0
+    finally:
+        gw.close()
