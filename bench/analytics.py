@@ -69,17 +69,20 @@ SQL_INSERT = (
 
 
 def _rows(user_id: int, count: int, now: datetime, seed: int):
-    """One user's records, oldest first: sessions of 2-20 quick interactions, a few client IPs, 3% errors,
-    5% BYOK (cost 0), latency log-normal per model, time to first token on 60% of chats."""
+    """One user's records, oldest first: about half in sessions of 2-20 interactions (a conversation: 90% with
+    the session's model), 90% from three client IPs and the rest from a thousand, 3% errors, 5% BYOK (cost 0),
+    latency log-normal per model, time to first token on 60% of chats."""
     rnd = random.Random(seed)
     start = now - timedelta(days=SPAN_DAYS)
     span = SPAN_DAYS * 86400.0
     stamps = sorted(rnd.random() * span for _ in range(count))
     ips = [f"10.0.{user_id % 250}.{i}" for i in range(1, 4)]
-    session, left = None, 0
+    session, left, session_model = None, 0, None
     speed = {m: rnd.uniform(5.5, 7.5) for _, _, m in CHOICES}
     for i, offset in enumerate(stamps):
         endpoint, provider, model = rnd.choices(CHOICES, WEIGHTS)[0]
+        if left > 0 and rnd.random() < 0.9:
+            endpoint, provider, model = session_model
         roll = rnd.random()
         status = "success" if roll < 0.96 else ("error" if roll < 0.99 else "stopped")
         byok = rnd.random() < 0.05
@@ -88,7 +91,7 @@ def _rows(user_id: int, count: int, now: datetime, seed: int):
         duration = rnd.lognormvariate(speed[model], 0.6)
         ttft = duration * rnd.uniform(0.05, 0.5) if endpoint == "chat" and rnd.random() < 0.6 else None
         if left <= 0 and rnd.random() < 0.08:
-            session, left = f"sess-{user_id}-{i}", rnd.randint(2, 20)
+            session, left, session_model = f"sess-{user_id}-{i}", rnd.randint(2, 20), (endpoint, provider, model)
         sid = session if left > 0 else None
         left -= 1
         ip = rnd.choice(ips) if rnd.random() < 0.9 else f"192.168.{rnd.randint(0, 3)}.{rnd.randint(1, 254)}"
@@ -184,6 +187,7 @@ def queries(today: str, year_ago: str, month_ago: str) -> list[tuple[str, str, d
         ("records", "/analytics/usage", {"offset": 20000, **year}),
         ("records", "/analytics/usage", {"model": "openai/gpt-4o", "limit": 1000}),
         ("records", "/analytics/usage", {"endpoint": "video", **year}),
+        ("records", "/analytics/usage", {"provider": "anthropic", **year}),
         ("records", "/analytics/usage", {"include_content": "true", "limit": 1000}),
     ]
     for group_by in ("date", "model", "provider", "endpoint", "session_id", "client_ip"):
@@ -193,6 +197,8 @@ def queries(today: str, year_ago: str, month_ago: str) -> list[tuple[str, str, d
     q += [
         ("group_by", "/analytics/usage", {"group_by": "model", "endpoint": "chat", "start_date": month_ago}),
         ("group_by", "/analytics/usage", {"group_by": "date", "provider": "anthropic", **year}),
+        ("group_by", "/analytics/usage", {"group_by": "endpoint", "model": "gpt-4o-mini", **year}),
+        ("group_by", "/analytics/usage", {"group_by": "session_id", "provider": "openai", **year}),
         ("sessions", "/analytics/sessions", {}),
         ("sessions", "/analytics/sessions", year),
         ("models", "/analytics/models", {}),
@@ -257,7 +263,9 @@ def main() -> None:
             other_key = other[0][1] if other else None
             if other_key:
                 seen = client.get(
-                    "/analytics/usage", params={"start_date": year_ago}, headers={"Authorization": f"Bearer {other_key}"}
+                    "/analytics/usage",
+                    params={"start_date": year_ago},
+                    headers={"Authorization": f"Bearer {other_key}"},
                 ).json()
                 assert seen["total_count"] == args.rows // 10, seen["total_count"]
         base = statistics.median(results[1][2])

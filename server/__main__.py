@@ -34,11 +34,12 @@ async def _with_hub(fn):
         await hub.close()
 
 
-def cmd_serve(_args: argparse.Namespace) -> None:
+def cmd_serve(args: argparse.Namespace) -> None:
     from server.app import serve
     from server.db.migrate import upgrade
 
-    upgrade()
+    if not getattr(args, "no_migrate", False):
+        upgrade()
     _loop_policy()
     asyncio.run(serve(get_settings()))
 
@@ -100,7 +101,9 @@ def main(argv: list[str] | None = None) -> None:
     _setup_logging()
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("serve", help="run the gRPC server (default)").set_defaults(fn=cmd_serve)
+    serve_cmd = sub.add_parser("serve", help="run the gRPC server (default)")
+    serve_cmd.add_argument("--no-migrate", action="store_true", help="skip migrations (another process ran them)")
+    serve_cmd.set_defaults(fn=cmd_serve)
     sub.add_parser("run", help="run the gRPC server and Envoy together until Ctrl-C").set_defaults(fn=cmd_run)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(fn=cmd_migrate)
     create = sub.add_parser("create-user", help="create a user and print a new API key")

@@ -46,7 +46,8 @@ class Hub:
             read_timeout=self.settings.upstream_read_timeout,
             retries=self.settings.upstream_retries,
         )
-        self.extras["streams"] = ActiveStreams()
+        self.extras["streams"] = ActiveStreams(self)
+        await self.extras["streams"].start()
         self.extras["background"] = set()
         await release_stale_holds(self)
         if self.settings.video_worker:  # follows unfinished video jobs, also those from before a restart
@@ -59,6 +60,8 @@ class Hub:
         worker = self.extras.pop("video_worker", None)
         if worker is not None:
             await worker.stop()
+        if "streams" in self.extras:
+            await self.extras["streams"].stop_polling()
         background = self.extras.get("background")
         if background:
             await asyncio.gather(*background, return_exceptions=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -11,9 +12,22 @@ from server.config import Settings
 from server.envoy_config import envoy_binary, render
 
 
+def server_processes(workers: int) -> list[subprocess.Popen]:
+    """Migrates once, then starts `workers` server processes sharing the gRPC port (SO_REUSEPORT); only the
+    first polls video jobs."""
+    subprocess.run([sys.executable, "-m", "server", "migrate"], check=True)
+    procs = []
+    for index in range(workers):
+        env = {**os.environ, "HUB_WORKERS": str(workers)}
+        if index:
+            env["HUB_VIDEO_WORKER"] = "false"
+        procs.append(subprocess.Popen([sys.executable, "-m", "server", "serve", "--no-migrate"], env=env))
+    return procs
+
+
 def run_all(settings: Settings) -> int:
     config = render(settings, settings.data_dir / "envoy")
-    server = subprocess.Popen([sys.executable, "-m", "server", "serve"])
+    servers = server_processes(int(os.environ.get("HUB_WORKERS", "1")))
     envoy = subprocess.Popen(
         [envoy_binary(), "-c", str(config), "--log-level", "warn", "--base-id", str(settings.http_port)]
     )
@@ -27,12 +41,12 @@ def run_all(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    while not stopping and server.poll() is None and envoy.poll() is None:
+    while not stopping and envoy.poll() is None and all(p.poll() is None for p in servers):
         time.sleep(0.2)
-    for proc in (envoy, server):
+    for proc in (envoy, *servers):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    for proc in (envoy, server):
+    for proc in (envoy, *servers):
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -85,18 +85,28 @@ class Gateway:
         )
 
     def start_server(self) -> None:
+        """Starts HUB_WORKERS server processes (one by default) on the migrated database, as `make run` does."""
         log = open(self.workdir / "server.log", "ab")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve"], cwd=ROOT, env=self.env, stdout=log, stderr=log
-        )
-        self.procs.append(proc)
+        workers = int(self.env.get("HUB_WORKERS", "1"))
+        self.server_procs = []
+        for index in range(workers):
+            env = {**self.env, "HUB_VIDEO_WORKER": "false"} if index else self.env
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "server", "serve", "--no-migrate"], cwd=ROOT, env=env, stdout=log, stderr=log
+            )
+            self.procs.append(proc)
+            self.server_procs.append(proc)
         _wait(lambda: httpx.get(f"{self.api}/user/health", timeout=1).status_code == 200, "gateway")
-        self.server_proc = proc
+        if workers > 1:
+            time.sleep(1.5)  # let the other processes finish starting too
+        self.server_proc = self.server_procs[0]
 
     def stop_server(self) -> None:
-        self.server_proc.terminate()
-        self.server_proc.wait(timeout=15)
-        self.procs.remove(self.server_proc)
+        for proc in self.server_procs:
+            proc.terminate()
+        for proc in self.server_procs:
+            proc.wait(timeout=15)
+            self.procs.remove(proc)
 
     def close(self) -> None:
         for proc in reversed(self.procs):

@@ -87,6 +87,17 @@ class CreditHold(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ActiveStream(Base):
+    """A stream in flight on some server process, so that its owner can stop it from any process."""
+
+    __tablename__ = "active_streams"
+
+    stream_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class UsageRecord(Base):
     """One row per gateway request (success, error or stopped): what analytics and bills are made of."""
 
@@ -142,8 +153,9 @@ def _utc_day_postgresql(element, compiler, **kw) -> str:
     return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
 
 
-# Latency percentiles per group are read by walking these in duration order (ORDER BY duration_ms LIMIT 1
-# OFFSET k), with created_at in the key so that date filters are checked inside the index.
+# Latency percentiles per group are read by walking one of these in duration order (ORDER BY duration_ms LIMIT 1
+# OFFSET k, server.domain.analytics): (user_id, the group, duration_ms), then created_at and the other filter
+# columns, so that date and dimension filters are checked inside the index without reading the rows.
 Index(
     "ix_usage_user_model_duration",
     UsageRecord.user_id,
@@ -151,6 +163,7 @@ Index(
     UsageRecord.model,
     UsageRecord.duration_ms,
     UsageRecord.created_at,
+    UsageRecord.endpoint,
 )
 Index(
     "ix_usage_user_provider_duration",
@@ -158,6 +171,8 @@ Index(
     UsageRecord.provider,
     UsageRecord.duration_ms,
     UsageRecord.created_at,
+    UsageRecord.endpoint,
+    UsageRecord.model,
 )
 Index(
     "ix_usage_user_endpoint_duration",
@@ -165,6 +180,8 @@ Index(
     UsageRecord.endpoint,
     UsageRecord.duration_ms,
     UsageRecord.created_at,
+    UsageRecord.provider,
+    UsageRecord.model,
 )
 Index(
     "ix_usage_user_ip_duration",
@@ -172,6 +189,9 @@ Index(
     UsageRecord.client_ip,
     UsageRecord.duration_ms,
     UsageRecord.created_at,
+    UsageRecord.endpoint,
+    UsageRecord.provider,
+    UsageRecord.model,
 )
 Index(
     "ix_usage_user_session_duration",
@@ -179,8 +199,20 @@ Index(
     UsageRecord.session_id,
     UsageRecord.duration_ms,
     UsageRecord.created_at,
+    UsageRecord.endpoint,
+    UsageRecord.provider,
+    UsageRecord.model,
 )
-Index("ix_usage_user_day_duration", UsageRecord.user_id, utc_day(UsageRecord.created_at), UsageRecord.duration_ms)
+Index(
+    "ix_usage_user_day_duration",
+    UsageRecord.user_id,
+    utc_day(UsageRecord.created_at),
+    UsageRecord.duration_ms,
+    UsageRecord.created_at,
+    UsageRecord.endpoint,
+    UsageRecord.provider,
+    UsageRecord.model,
+)
 
 
 class UsageDaily(Base):
@@ -189,6 +221,7 @@ class UsageDaily(Base):
     by /user/usage and the analytics totals so their cost does not grow with the number of records."""
 
     __tablename__ = "usage_daily"
+    __table_args__ = {"sqlite_with_rowid": False}  # SQLite: stored in its key order, one B-tree
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -203,6 +236,49 @@ class UsageDaily(Base):
     duration_ms: Mapped[float] = mapped_column(Float, default=0.0)  # sum
     streams: Mapped[int] = mapped_column(BigInteger, default=0)  # records with a time to first token
     ttft_ms: Mapped[float] = mapped_column(Float, default=0.0)  # sum over those
+
+
+class UsageDailySession(Base):
+    """As UsageDaily, per session id too ('' for records without one), with the first and last record's time:
+    what /analytics/sessions and group_by=session_id read instead of the records."""
+
+    __tablename__ = "usage_daily_sessions"
+    __table_args__ = {"sqlite_with_rowid": False}  # SQLite: stored in its key order, one B-tree
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    first_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsageDailyClient(Base):
+    """As UsageDaily, per client IP too ('' when unknown): what group_by=client_ip reads."""
+
+    __tablename__ = "usage_daily_clients"
+    __table_args__ = {"sqlite_with_rowid": False}  # SQLite: stored in its key order, one B-tree
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    client_ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(32), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, default=0)
+    input_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class VideoJob(Base):

@@ -2,14 +2,15 @@
 
 Where the numbers come from:
 - Sums (requests, tokens, cost, errors, mean latency, mean time to first token) are read from the per-day
-  rollup `usage_daily` (server.domain.usage_stats) whenever the filters allow it (no session_id filter) and the
-  grouping is one of its columns (date, model, provider, endpoint). Its size is days x models, however many
-  records there are. Otherwise (session_id, client_ip, or a session filter) they are a GROUP BY over the
-  records of the range, through the (user_id, ...) indexes.
+  rollups (server.domain.usage_stats): `usage_daily` for totals and the date / model / provider / endpoint
+  groupings and models, `usage_daily_sessions` for group_by=session_id and /analytics/sessions,
+  `usage_daily_clients` for group_by=client_ip. Date filters are whole UTC days, so the rollup rows of the
+  range sum exactly the records of the range; their size is days x models (x sessions / clients), however many
+  records there are. Only a session_id filter reads the records (one session's, through its index).
 - Latency percentiles are nearest-rank and exact, read from the records: for each group on the page,
   `ORDER BY duration_ms LIMIT 1 OFFSET k` over an index whose key is (user_id, group, duration_ms, ...), so the
-  database walks at most half of that group's index entries (5% for p95) and sorts nothing. Many small groups
-  (sessions, say) are answered together by one ROW_NUMBER() window query instead.
+  database walks at most half of that group's index entries (5% for p95) and sorts nothing. The lookups of
+  all the page's groups are sent together, as scalar subqueries of one SELECT.
 - Money stays integer nano-USD here; conversion to USD happens when the response is built.
 """
 
@@ -20,25 +21,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, tuple_
+from sqlalchemy import Date, and_, bindparam, case, column, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import UsageDaily, UsageRecord, utc_day
+from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, UsageRecord, utc_day
 from server.domain import clock
 from server.domain.usage_stats import DEFAULT_DAYS, MAX_DAYS, day_bounds
 from server.domain.validation import Checker
 from server.hub import Hub
 
 GROUP_BYS = ("date", "model", "provider", "endpoint", "session_id", "client_ip")
-ROLLUP_GROUPS = ("date", "model", "provider", "endpoint")
 ENDPOINTS = ("chat", "completion", "embedding", "image", "tts", "stt", "translation", "video")
 MAX_PAGE = 1000
 DEFAULT_RECORDS = 100
 DEFAULT_GROUPS = 1000
 DEFAULT_SESSIONS = 50
 INTERACTIONS_PER_SESSION = 1000
-SMALL_GROUP = 200  # groups up to this many records get their percentiles from one shared window query ...
-WINDOW_ROWS = 20_000  # ... of at most this many records
+PERCENTILES_PER_STATEMENT = 300
 
 
 # --- requests ---------------------------------------------------------------------------------------------
@@ -270,22 +269,29 @@ def _record_conds(f: Filters, *, dates: bool = True) -> list:
     return conds
 
 
-def _rollup_conds(f: Filters) -> list:
-    conds = [UsageDaily.user_id == f.user_id]
+def _rollup_conds(f: Filters, table=UsageDaily) -> list:
+    conds = [table.user_id == f.user_id]
     if f.start is not None:
-        conds += [UsageDaily.day >= f.start, UsageDaily.day <= f.end]
-    return conds + _dimensions(UsageDaily, f)
+        conds += [table.day >= f.start, table.day <= f.end]
+    return conds + _dimensions(table, f)
 
 
-def _rollup_sums() -> list:
+def _rollup_sums(table=UsageDaily) -> list:
     return [
-        func.sum(UsageDaily.requests),
-        func.sum(UsageDaily.input_tokens),
-        func.sum(UsageDaily.output_tokens),
-        func.sum(UsageDaily.cost_nanos),
-        func.sum(UsageDaily.errors),
-        func.sum(UsageDaily.duration_ms),
+        func.sum(table.requests),
+        func.sum(table.input_tokens),
+        func.sum(table.output_tokens),
+        func.sum(table.cost_nanos),
+        func.sum(table.errors),
+        func.sum(table.duration_ms),
     ]
+
+
+def _rollup_for(f: Filters, group_by: str | None):
+    """The rollup table that can answer this grouping under these filters, or None (read the records)."""
+    if not f.uses_rollup:
+        return None
+    return {"session_id": UsageDailySession, "client_ip": UsageDailyClient}.get(group_by, UsageDaily)
 
 
 def _record_sums() -> list:
@@ -299,23 +305,13 @@ def _record_sums() -> list:
     ]
 
 
-def _group_columns(group_by: str, rollup: bool) -> list:
-    table = UsageDaily if rollup else UsageRecord
+def _group_columns(group_by: str, table) -> list:
+    """The GROUP BY columns on a rollup table or on the records (where `date` is the UTC day of created_at)."""
     if group_by == "date":
-        return [UsageDaily.day if rollup else utc_day(UsageRecord.created_at)]
+        return [utc_day(UsageRecord.created_at) if table is UsageRecord else table.day]
     if group_by == "model":
         return [table.provider, table.model]
     return [getattr(table, group_by)]
-
-
-def _group_match(group_by: str, key: tuple) -> list:
-    """The records of one group (for its percentiles)."""
-    if group_by == "date":
-        return [utc_day(UsageRecord.created_at) == key[0]]
-    if group_by == "model":
-        return [UsageRecord.provider == key[0], UsageRecord.model == key[1]]
-    column = getattr(UsageRecord, group_by)
-    return [column.is_(None) if key[0] is None else column == key[0]]
 
 
 # --- percentiles ------------------------------------------------------------------------------------------
@@ -326,61 +322,106 @@ def nearest_rank(p: int, n: int) -> int:
     return max(1, (p * n + 99) // 100)
 
 
-async def _percentile(session: AsyncSession, conds: list, p: int, n: int) -> float:
-    rank = nearest_rank(p, n)
-    ascending = rank - 1 <= n - rank  # walk from the nearer end
-    order = UsageRecord.duration_ms.asc() if ascending else UsageRecord.duration_ms.desc()
-    stmt = select(UsageRecord.duration_ms).where(*conds).order_by(order).limit(1)
-    stmt = stmt.offset(rank - 1 if ascending else n - rank)
-    value = (await session.execute(stmt)).scalar()
-    return float(value) if value is not None else 0.0
+_GROUP_SQL = {"model": ("provider", "model"), "provider": ("provider",), "endpoint": ("endpoint",)}
+_GROUP_SQL |= {"session_id": ("session_id",), "client_ip": ("client_ip",)}
 
 
-async def _window_percentiles(
-    session: AsyncSession, f: Filters, group_by: str, keys: list[tuple], ps: Sequence[int]
-) -> dict[tuple, dict[int, float]]:
-    """Percentiles of many small groups in one query: ROW_NUMBER() over each group's records by duration."""
-    columns = _group_columns(group_by, rollup=False)
-    match = columns[0].in_([k[0] for k in keys]) if len(columns) == 1 else tuple_(*columns).in_(keys)
-    numbered = (
-        select(
-            *(c.label(f"k{i}") for i, c in enumerate(columns)),
-            UsageRecord.duration_ms,
-            func.row_number().over(partition_by=columns, order_by=UsageRecord.duration_ms).label("rn"),
-            func.count().over(partition_by=columns).label("n"),
-        )
-        .where(*_record_conds(f, dates=group_by != "date"), match)
-        .subquery()
-    )
-    ranks = [numbered.c.rn == (numbered.c.n * p + 99) // 100 for p in ps]  # nearest_rank() in SQL (n >= 1)
-    key_columns = [numbered.c[f"k{i}"] for i in range(len(columns))]
-    stmt = select(*key_columns, numbered.c.duration_ms, numbered.c.rn, numbered.c.n).where(or_(*ranks))
-    out: dict[tuple, dict[int, float]] = {}
-    for row in (await session.execute(stmt)).all():
-        *key, duration, rn, n = row
-        for p in ps:
-            if nearest_rank(p, int(n)) == rn:
-                out.setdefault(tuple(key), {})[p] = float(duration)
-    return out
+def _term(column: str, condition: str, indexable: bool = False) -> str:
+    """`column condition`, or when not `indexable` `COALESCE(column, column) condition`: the same value, but no
+    index can serve it. Filters that must not steer the planner away from the index chosen for the walk (a
+    fresh SQLite database has no statistics) are written so; the walk's index covers them, so they are still
+    checked inside it."""
+    return f"{column if indexable else f'COALESCE({column}, {column})'} {condition}"
+
+
+def _where_sql(f: Filters, dates: bool, params: dict[str, Any], binds: list, by_session: bool) -> str:
+    """The filters of _record_conds as SQL text with named parameters (one copy shared by every subquery).
+    Only user_id, and the session filter when `by_session`, may be used to choose an index."""
+    parts = ["user_id = :f_user"]
+    params["f_user"] = f.user_id
+    if dates and f.start is not None:
+        params["f_lo"], params["f_hi"] = day_bounds(f.start, f.end)
+        binds += [
+            bindparam("f_lo", type_=UsageRecord.created_at.type),
+            bindparam("f_hi", type_=UsageRecord.created_at.type),
+        ]
+        parts += [_term("created_at", ">= :f_lo"), _term("created_at", "< :f_hi")]
+    if f.provider is not None:
+        parts.append(_term("provider", "= :f_provider"))
+        params["f_provider"] = f.provider
+    if f.model is not None:
+        params["f_model"] = f.model
+        if "/" in f.model:
+            params["f_mp"], params["f_mm"] = f.model.split("/", 1)
+            either = (_term("model", "= :f_model"), _term("provider", "= :f_mp"), _term("model", "= :f_mm"))
+            parts.append("({} OR ({} AND {}))".format(*either))
+        else:
+            parts.append(_term("model", "= :f_model"))
+    if f.endpoint is not None:
+        parts.append(_term("endpoint", "= :f_endpoint"))
+        params["f_endpoint"] = f.endpoint
+    if f.session_id is not None:
+        parts.append(_term("session_id", "= :f_session", by_session))
+        params["f_session"] = f.session_id
+    return " AND ".join(parts)
 
 
 async def percentiles(
     session: AsyncSession, f: Filters, group_by: str, groups: list[tuple[tuple, int]], ps: Sequence[int]
 ) -> dict[tuple, dict[int, float]]:
-    """{group key: {p: latency}} for the given (key, record count) groups under the filters."""
-    out: dict[tuple, dict[int, float]] = {}
-    small, budget = [], WINDOW_ROWS
-    for key, n in groups:
+    """{group key: {p: latency}} for the given (key, record count) groups under the filters.
+
+    Each value is `SELECT duration_ms ... ORDER BY duration_ms LIMIT 1 OFFSET k`, walking an index whose key
+    is (user_id, group, duration_ms, ...) from its nearer end, or with a session filter the session's
+    (user_id, session_id, duration_ms, ...): nothing is sorted and at most half the entries are read (5% for
+    p95). All of them are sent as scalar subqueries of one SELECT (per 300): a statement's round trip costs
+    far more than such a walk."""
+    dialect = session.bind.dialect
+    by_session = f.session_id is not None  # a session is small: walk it rather than the group
+    day_sql = str(utc_day(column("created_at")).compile(dialect=dialect))
+    shared: dict[str, Any] = {}
+    shared_binds: list = []
+    where = _where_sql(f, group_by != "date", shared, shared_binds, by_session)
+    # (key, p, SQL, its own parameters, their typed binds)
+    subqueries: list[tuple[tuple, int, str, dict[str, Any], list]] = []
+    for i, (key, n) in enumerate(groups):
         if n <= 0:
             continue
-        if n <= SMALL_GROUP and None not in key and n <= budget:
-            small.append(key)
-            budget -= n
-            continue
-        conds = _record_conds(f, dates=group_by != "date") + _group_match(group_by, key)
-        out[key] = {p: await _percentile(session, conds, p, n) for p in ps}
-    if small:
-        out.update(await _window_percentiles(session, f, group_by, small, ps))
+        own: dict[str, Any] = {}
+        binds: list = []
+        if group_by == "date":
+            match = _term(day_sql, f"= :g{i}_0", indexable=not by_session)
+            own[f"g{i}_0"] = key[0]
+            binds.append(bindparam(f"g{i}_0", type_=Date()))
+        else:
+            terms = []
+            for j, name in enumerate(_GROUP_SQL[group_by]):
+                if key[j] is None:  # the group of records without a session id / client IP
+                    terms.append(_term(name, "IS NULL", indexable=not by_session))
+                else:
+                    terms.append(_term(name, f"= :g{i}_{j}", indexable=not by_session))
+                    own[f"g{i}_{j}"] = key[j]
+            match = " AND ".join(terms)
+        for p in ps:
+            rank = nearest_rank(p, n)
+            ascending = rank - 1 <= n - rank
+            offset = rank - 1 if ascending else n - rank
+            sql = (
+                f"(SELECT duration_ms FROM usage_records WHERE {where} AND {match}"
+                f" ORDER BY duration_ms {'ASC' if ascending else 'DESC'} LIMIT 1 OFFSET {int(offset)})"
+            )
+            subqueries.append((key, p, sql, own, binds))
+    out: dict[tuple, dict[int, float]] = {}
+    for first in range(0, len(subqueries), PERCENTILES_PER_STATEMENT):
+        chunk = subqueries[first : first + PERCENTILES_PER_STATEMENT]
+        params, binds = dict(shared), {b.key: b for b in shared_binds}
+        for *_, own, own_binds in chunk:
+            params.update(own)
+            binds.update((b.key, b) for b in own_binds)
+        stmt = text("SELECT " + ", ".join(f"{sql} AS v{i}" for i, (_, _, sql, _, _) in enumerate(chunk)))
+        row = (await session.execute(stmt.bindparams(*binds.values()), params)).one()
+        for (key, p, *_), value in zip(chunk, row, strict=True):
+            out.setdefault(key, {})[p] = float(value) if value is not None else 0.0
     return out
 
 
@@ -397,17 +438,18 @@ async def _totals(session: AsyncSession, f: Filters) -> Agg:
 
 async def _groups(session: AsyncSession, q: UsageQuery) -> tuple[list[Group], int]:
     f = q.filters
-    rollup = f.uses_rollup and q.group_by in ROLLUP_GROUPS
-    columns = _group_columns(q.group_by, rollup)
-    sums = _rollup_sums() if rollup else _record_sums()
-    requests = sums[0]
+    rollup = _rollup_for(f, q.group_by)
+    table = rollup if rollup is not None else UsageRecord
+    columns = _group_columns(q.group_by, table)
+    sums = _rollup_sums(rollup) if rollup is not None else _record_sums()
+    where = _rollup_conds(f, rollup) if rollup is not None else _record_conds(f)
     if q.group_by == "date":
         order = list(columns)
-    else:
-        order = [requests.desc(), *(func.coalesce(c, "") for c in columns)]
+    else:  # no session id / client IP: '' in the rollups, NULL in the records; both sort as ''
+        order = [sums[0].desc(), *(func.coalesce(c, "") for c in columns)]
     stmt = (
         select(*columns, *sums, func.count().over())
-        .where(*(_rollup_conds(f) if rollup else _record_conds(f)))
+        .where(*where)
         .group_by(*columns)
         .order_by(*order)
         .limit(q.limit)
@@ -415,12 +457,13 @@ async def _groups(session: AsyncSession, q: UsageQuery) -> tuple[list[Group], in
     )
     rows = (await session.execute(stmt)).all()
     width = len(columns)
-    groups = [Group(tuple(row[:width]), Agg.of(row[width : width + 6])) for row in rows]
+    # No session id / client IP is '' in the rollups, NULL in the records: None in the key either way.
+    groups = [Group(tuple(v if v != "" else None for v in row[:width]), Agg.of(row[width : width + 6])) for row in rows]
     if rows:
         count = int(rows[0][-1])
     else:  # past the last page: count the groups alone
-        inner = select(*columns).where(*(_rollup_conds(f) if rollup else _record_conds(f))).group_by(*columns)
-        count = int((await session.execute(select(func.count()).select_from(inner.subquery()))).scalar() or 0)
+        inner = select(*columns).where(*where).group_by(*columns).subquery()
+        count = int((await session.execute(select(func.count()).select_from(inner))).scalar() or 0)
     p95 = await percentiles(session, f, q.group_by, [(g.key, g.agg.requests) for g in groups], (95,))
     for g in groups:
         g.p95_latency_ms = p95.get(g.key, {}).get(95, 0.0)
@@ -472,23 +515,26 @@ async def usage_data(hub: Hub, q: UsageQuery) -> UsageData:
 
 
 async def session_data(hub: Hub, f: Filters, limit: int, offset: int) -> tuple[list[Session], int]:
-    """Sessions with records in the range, most recently active first, with their interactions (oldest first)."""
-    conds = [*_record_conds(f), UsageRecord.session_id.is_not(None)]
-    last = func.max(UsageRecord.created_at)
-    page = (
-        select(UsageRecord.session_id, *_record_sums(), func.min(UsageRecord.created_at), last, func.count().over())
-        .where(*conds)
-        .group_by(UsageRecord.session_id)
-        .order_by(last.desc(), UsageRecord.session_id)
-        .limit(limit)
-        .offset(offset)
-    )
+    """Sessions with records in the range, most recently active first, with their interactions (oldest first).
+    Totals and first / last times come from the per-day session rollup (the range is whole days, so its rows
+    in the range are exactly the records in the range); one session (a session filter) from its records."""
     async with hub.sessions() as session:
-        rows = (await session.execute(page)).all()
+        if f.session_id is None:
+            t = UsageDailySession
+            last = func.max(t.last_at)
+            where = [*_rollup_conds(f, t), t.session_id != ""]
+            page = select(t.session_id, *_rollup_sums(t), func.min(t.first_at), last, func.count().over())
+        else:
+            t = UsageRecord
+            last = func.max(t.created_at)
+            where = [*_record_conds(f), t.session_id.is_not(None)]
+            page = select(t.session_id, *_record_sums(), func.min(t.created_at), last, func.count().over())
+        page = page.where(*where).group_by(t.session_id).order_by(last.desc(), t.session_id)
+        rows = (await session.execute(page.limit(limit).offset(offset))).all()
         if rows:
             total = int(rows[0][-1])
         else:
-            inner = select(UsageRecord.session_id).where(*conds).group_by(UsageRecord.session_id).subquery()
+            inner = select(t.session_id).where(*where).group_by(t.session_id).subquery()
             total = int((await session.execute(select(func.count()).select_from(inner))).scalar() or 0)
         sessions = {
             row[0]: Session(row[0], Agg.of(row[1:7]), clock.as_utc(row[7]), clock.as_utc(row[8])) for row in rows
@@ -501,7 +547,7 @@ async def session_data(hub: Hub, f: Filters, limit: int, offset: int) -> tuple[l
                     .over(partition_by=UsageRecord.session_id, order_by=(UsageRecord.created_at, UsageRecord.id))
                     .label("rn"),
                 )
-                .where(*conds, UsageRecord.session_id.in_(list(sessions)))
+                .where(*_record_conds(f), UsageRecord.session_id.in_(list(sessions)))
                 .subquery()
             )
             stmt = (

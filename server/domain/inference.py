@@ -163,7 +163,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
     Nothing is yielded until the provider produced its first item, so a failure before any output (429,
     5xx, rejected key) still reaches the caller as a plain HTTP error instead of a stream that died."""
     rid = call.response_id
-    stop = hub.extras["streams"].open(rid, call.reservation.user_id)
+    stop = await hub.extras["streams"].open(rid, call.reservation.user_id)
     state = _StreamState()
     upstream = _adapter(call).stream_chat(hub.extras["http"], call.route.config, call.params, call.route.api_key)
     settled = False
@@ -229,7 +229,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         body = _partial_body(call, status, text, usage=responses.usage_dict(usage, charge), finish_reason=finish)
         yield responses.done_event(body)
     finally:
-        hub.extras["streams"].close(rid)
+        _in_background(hub, hub.extras["streams"].close(rid))
         if not first.done():  # the client left before the stream body began
             first.cancel()
         with contextlib.suppress(BaseException):
@@ -238,9 +238,14 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
             await upstream.aclose()
         if not settled:  # the client went away: bill what was produced, in a task the cancellation cannot reach
             usage = _counted(call, None, "".join(state.text), "".join(state.reasoning))
-            task = asyncio.ensure_future(_settle_stream(hub, call, state, "stopped", usage, None))
-            hub.extras["background"].add(task)
-            task.add_done_callback(hub.extras["background"].discard)
+            _in_background(hub, _settle_stream(hub, call, state, "stopped", usage, None))
+
+
+def _in_background(hub: Hub, coro) -> None:
+    """Runs cleanup that a cancelled request must still finish; close() waits for these."""
+    task = asyncio.ensure_future(coro)
+    hub.extras["background"].add(task)
+    task.add_done_callback(hub.extras["background"].discard)
 
 
 async def _settle_stream(

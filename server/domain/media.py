@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import time
 import wave
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import ModuleType
 from typing import Any, Generic, TypeVar
 
@@ -153,7 +155,24 @@ def session_of(metadata: Mapping[str, str], extra: dict[str, Any]) -> str | None
 # ---------------------------------------------------------------------------------------------- images
 
 
-def _prompt(fields: dict[str, Any], name: str = "prompt") -> str:
+def image_price(entry: Mapping[str, Any], size: str | None, quality: str | None) -> Fraction:
+    """USD of one image. A size or quality the provider chooses ("auto", None) or the catalog does not list is
+    priced at the dearest listed option (never an under-charge); otherwise exactly the catalog's price."""
+    table = entry.get("imagePrices")
+    if not isinstance(table, Mapping) or not table:
+        return pricing.image_price_usd(entry, size, quality)
+    sizes = [size] if size in table else list(table)
+    prices = []
+    for each in sizes:
+        by_quality = table[each]
+        if isinstance(by_quality, Mapping) and quality not in by_quality:
+            prices += [pricing.image_price_usd(entry, each, q) for q in by_quality]
+        else:
+            prices.append(pricing.image_price_usd(entry, each, quality))
+    return max(prices)
+
+
+def required_text(fields: dict[str, Any], name: str = "prompt") -> str:
     value = fields.pop(name, None)
     if not isinstance(value, str) or not value.strip():
         raise ValidationFailed.single(["body", name], "Field required", "missing")
@@ -173,7 +192,7 @@ async def generate_images(
     client_ip: str | None,
 ) -> Billed[list[GeneratedImage]]:
     """`fields` are the ImageRequest fields the caller set (snake_case), without provider/model/key/extra."""
-    prompt = _prompt(fields)
+    prompt = required_text(fields)
     n = fields.get("n", 1)
     if not isinstance(n, int) or n < 1:
         raise ValidationFailed.single(["body", "n"], "n must be a positive integer")
@@ -181,28 +200,34 @@ async def generate_images(
     adapter = adapter_for(route, "image generation")
     call = adapter.prepare_images(route.provider, route.model, prompt, n, fields, extra)
 
-    def cost(count: int) -> int:
-        return pricing.image_cost_nanos(route.entry, count, call.price_size, call.price_quality)
+    def cost(images: list[GeneratedImage]) -> int:
+        units = [
+            image_price(route.entry, image.size or call.price_size, image.quality or call.price_quality)
+            for image in images
+        ]
+        return math.ceil(sum(units, Fraction(0)) * pricing.NANOS_PER_USD)
 
-    unit = priced(lambda: pricing.image_price_usd(route.entry, call.price_size, call.price_quality), route)
+    unit = priced(lambda: image_price(route.entry, call.price_size, call.price_quality), route)
     billed = await billed_call(
         hub,
         principal,
         route,
         endpoint="image",
-        reserve_nanos=priced(lambda: cost(call.n), route),
+        reserve_nanos=math.ceil(call.n * unit * pricing.NANOS_PER_USD),
         session_id=session_id,
         client_ip=client_ip,
         request_content={"prompt": prompt, "n": call.n, "size": call.price_size, "quality": call.price_quality},
         call=lambda: adapter.generate_images(hub.extras["http"], route.config, call, route.api_key),
-        cost=lambda images: cost(len(images)),
+        cost=cost,
         response_content=lambda images: {"images": len(images)},
     )
+    first = billed.result[0]
+    size, quality = first.size or call.price_size, first.quality or call.price_quality
     billed.breakdown = {
         "images": len(billed.result),
-        "price_per_image": float(unit),
-        "size": call.price_size,
-        "quality": call.price_quality,
+        "price_per_image": float(image_price(route.entry, size, quality)),
+        "size": size,
+        "quality": quality,
     }
     return billed
 
@@ -229,7 +254,7 @@ async def text_to_speech(
     session_id: str | None,
     client_ip: str | None,
 ) -> Billed[Speech]:
-    text = _prompt(fields, "input")
+    text = required_text(fields, "input")
     route = route_media(hub, provider, model, "text_to_speech", byok_key)
     adapter = adapter_for(route, "text-to-speech")
     if not hasattr(adapter, "prepare_speech"):

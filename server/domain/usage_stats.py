@@ -1,10 +1,11 @@
-"""The user's usage statistics (UsageResponse), and the per-day rollup they are read from.
+"""The user's usage statistics (UsageResponse), and the per-day rollups they and analytics are read from.
 
-`usage_daily` holds, per user, UTC day, endpoint, provider and model, the sums of the usage records. It is
+`usage_daily` holds, per user, UTC day, endpoint, provider and model, the sums of the usage records;
+`usage_daily_sessions` and `usage_daily_clients` the same per session id / client IP as well. They are
 updated by `add_to_rollup` in the transaction that writes each usage record (server.domain.billing.settle),
-so it always equals the records it sums, and reading it costs days x models rows however many records there
-are. `rollup_rebuild_sql` recomputes it from the records (the migration's backfill; tests and the benchmark
-use it after inserting records directly).
+so they always equal the records they sum, and reading them costs days x models (x sessions) rows however
+many records there are. `rollup_rebuild_sql` recomputes them from the records (as the migration's backfill;
+tests and the benchmark use it after inserting records directly).
 """
 
 from __future__ import annotations
@@ -15,18 +16,15 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
-from server.db.models import UsageDaily, User
+from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, User
 from server.domain import clock
 from server.errors import ValidationFailed
 from server.hub import Hub
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
-
-_SUMS = ("requests", "errors", "input_tokens", "output_tokens", "cost_nanos", "duration_ms", "streams", "ttft_ms")
-_KEYS = ("user_id", "day", "endpoint", "provider", "model")
 
 
 @dataclass
@@ -85,15 +83,27 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return lo, datetime.combine(end + timedelta(days=1), time.min, tzinfo=lo.tzinfo)
 
 
-# --- the rollup ---------------------------------------------------------------------------------------------
+# --- the rollups -------------------------------------------------------------------------------------------
+
+_SUMS = ("requests", "errors", "input_tokens", "output_tokens", "cost_nanos", "duration_ms")
+_DIMENSIONS = ("endpoint", "provider", "model")
+# table -> (its key after user_id and day, the columns it sums)
+ROLLUPS = {
+    UsageDaily: (_DIMENSIONS, (*_SUMS, "streams", "ttft_ms")),
+    UsageDailySession: (("session_id", *_DIMENSIONS), _SUMS),
+    UsageDailyClient: (("client_ip", *_DIMENSIONS), _SUMS),
+}
 
 
 def rollup_values(row: dict[str, Any]) -> dict[str, Any]:
-    """The rollup increments of one usage record (the dict billing inserts)."""
+    """The rollup increments of one usage record (the dict billing inserts), for every rollup table."""
     ttft = row.get("ttft_ms")
+    created = clock.as_utc(row["created_at"])
     return {
         "user_id": row["user_id"],
-        "day": clock.as_utc(row["created_at"]).date(),
+        "day": created.date(),
+        "session_id": row.get("session_id") or "",
+        "client_ip": row.get("client_ip") or "",
         "endpoint": row["endpoint"],
         "provider": row["provider"],
         "model": row["model"],
@@ -105,53 +115,78 @@ def rollup_values(row: dict[str, Any]) -> dict[str, Any]:
         "duration_ms": float(row.get("duration_ms") or 0.0),
         "streams": 0 if ttft is None else 1,
         "ttft_ms": 0.0 if ttft is None else float(ttft),
+        "first_at": created,
+        "last_at": created,
     }
 
 
-_UPSERTS: dict[str, Any] = {}
+_UPSERTS: dict[str, list] = {}
 
 
-def _upsert(dialect: str):
-    """INSERT ... ON CONFLICT (key) DO UPDATE SET sums = sums + excluded: one statement, the same on SQLite and
-    PostgreSQL, built once per dialect."""
-    if dialect not in _UPSERTS:
-        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UsageDaily)
-        _UPSERTS[dialect] = ins.on_conflict_do_update(
-            index_elements=list(_KEYS),
-            set_={name: getattr(UsageDaily, name) + getattr(ins.excluded, name) for name in _SUMS},
-        )
-    return _UPSERTS[dialect]
+def _upserts(dialect: Dialect) -> list[tuple[str, tuple[str, ...], list, bool]]:
+    """Per rollup table, INSERT ... ON CONFLICT (key) DO UPDATE SET sum = sum + excluded.sum: one atomic
+    statement, the same on SQLite and PostgreSQL. Compiled once per dialect to (SQL, parameter names, their
+    bind processors, positional?) and run with exec_driver_sql: this runs on the ledger thread for every
+    request, where the Core statement path would cost several times the statement itself."""
+    if dialect.name not in _UPSERTS:
+        least, greatest = (func.least, func.greatest) if dialect.name == "postgresql" else (func.min, func.max)
+        compiled = []
+        for table, (key, sums) in ROLLUPS.items():
+            ins = (postgresql.insert if dialect.name == "postgresql" else sqlite.insert)(table)
+            changes = {name: getattr(table, name) + getattr(ins.excluded, name) for name in sums}
+            if table is UsageDailySession:
+                changes["first_at"] = least(table.first_at, ins.excluded.first_at)
+                changes["last_at"] = greatest(table.last_at, ins.excluded.last_at)
+            stmt = ins.on_conflict_do_update(index_elements=["user_id", "day", *key], set_=changes)
+            c = stmt.compile(dialect=dialect, column_keys=[col.name for col in table.__table__.columns])
+            names = tuple(c.positiontup or (col.name for col in table.__table__.columns))
+            processors = [table.__table__.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+            compiled.append((str(c), names, processors, bool(c.positiontup)))
+        _UPSERTS[dialect.name] = compiled
+    return _UPSERTS[dialect.name]
 
 
 def add_to_rollup(conn: Connection, row: dict[str, Any]) -> None:
-    """Adds one usage record (the dict billing inserts) to its rollup row, in the caller's transaction."""
+    """Adds one usage record (the dict billing inserts) to its rollup rows, in the caller's transaction."""
     values = rollup_values(row)
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        conn.execute(_upsert(dialect), values)
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        for sql, names, processors, positional in _upserts(conn.dialect):
+            params = [values[n] if p is None else p(values[n]) for n, p in zip(names, processors, strict=True)]
+            conn.exec_driver_sql(sql, tuple(params) if positional else dict(zip(names, params, strict=True)))
         return
-    # Any other database: update, else insert.
-    done = conn.execute(
-        update(UsageDaily)
-        .where(*(getattr(UsageDaily, k) == values[k] for k in _KEYS))
-        .values({name: getattr(UsageDaily, name) + values[name] for name in _SUMS})
-    )
-    if done.rowcount == 0:
-        conn.execute(insert(UsageDaily), values)
+    for table, (key, sums) in ROLLUPS.items():  # any other database: update, else insert
+        changes = {name: getattr(table, name) + values[name] for name in sums}
+        if table is UsageDailySession:
+            changes["last_at"] = values["last_at"]
+        match = [getattr(table, k) == values[k] for k in ("user_id", "day", *key)]
+        if conn.execute(update(table).where(*match).values(changes)).rowcount == 0:
+            conn.execute(insert(table), {c.name: values[c.name] for c in table.__table__.columns})
 
 
 def rollup_rebuild_sql(dialect: str, user_id: int | None = None) -> list[str]:
-    """Statements that recompute the rollup from the usage records (of one user, or everyone)."""
+    """Statements that recompute every rollup from the usage records (of one user, or of everyone)."""
     day = "CAST(timezone('UTC', created_at) AS DATE)" if dialect == "postgresql" else "date(created_at)"
     where = f" WHERE user_id = {int(user_id)}" if user_id is not None else ""
+    sums = (
+        "COUNT(*), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens),"
+        " SUM(cost_nanos), SUM(duration_ms)"
+    )
+    columns = ", ".join(_SUMS)
     return [
         f"DELETE FROM usage_daily{where}",
-        "INSERT INTO usage_daily (user_id, day, endpoint, provider, model, requests, errors, input_tokens,"
-        " output_tokens, cost_nanos, duration_ms, streams, ttft_ms)"
-        f" SELECT user_id, {day}, endpoint, provider, model, COUNT(*),"
-        " SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens),"
-        " SUM(cost_nanos), SUM(duration_ms), COUNT(ttft_ms), COALESCE(SUM(ttft_ms), 0)"
+        f"DELETE FROM usage_daily_sessions{where}",
+        f"DELETE FROM usage_daily_clients{where}",
+        f"INSERT INTO usage_daily (user_id, day, endpoint, provider, model, {columns}, streams, ttft_ms)"
+        f" SELECT user_id, {day}, endpoint, provider, model, {sums}, COUNT(ttft_ms), COALESCE(SUM(ttft_ms), 0)"
         f" FROM usage_records{where} GROUP BY user_id, {day}, endpoint, provider, model",
+        "INSERT INTO usage_daily_sessions"
+        f" (user_id, day, session_id, endpoint, provider, model, {columns}, first_at, last_at)"
+        f" SELECT user_id, {day}, COALESCE(session_id, ''), endpoint, provider, model, {sums},"
+        " MIN(created_at), MAX(created_at)"
+        f" FROM usage_records{where} GROUP BY user_id, {day}, COALESCE(session_id, ''), endpoint, provider, model",
+        f"INSERT INTO usage_daily_clients (user_id, day, client_ip, endpoint, provider, model, {columns})"
+        f" SELECT user_id, {day}, COALESCE(client_ip, ''), endpoint, provider, model, {sums}"
+        f" FROM usage_records{where} GROUP BY user_id, {day}, COALESCE(client_ip, ''), endpoint, provider, model",
     ]
 
 

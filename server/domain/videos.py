@@ -22,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import exists, func, insert, select, update
 
 from server.catalog import pricing
 from server.db.models import CreditHold, UsageRecord, VideoJob
@@ -37,6 +38,7 @@ from server.domain.auth import Principal
 from server.errors import Conflict, HubError, NotFound, ValidationFailed
 from server.hub import Hub
 from server.providers import registry
+from server.providers.openai_media import VideoPoll
 
 log = logging.getLogger("hub.videos")
 
@@ -44,6 +46,8 @@ UNFINISHED = ("queued", "processing")
 FINAL = ("completed", "failed", "cancelled")
 SUBMIT_GRACE = timedelta(seconds=60)  # a job without a provider id older than this was never submitted
 RECOVERY_GRACE = timedelta(seconds=5)  # leave a just-finished job to the one settling it
+RECOVERY_EVERY = 60.0  # seconds between recovery passes (and one when the worker starts)
+BYOK_RECOVERY_WINDOW = timedelta(days=1)
 MAX_POLL_ERRORS = 30  # consecutive failed polls before a job is given up
 MAX_JOBS_PER_TICK = 500
 POLL_CONCURRENCY = 8
@@ -82,9 +86,7 @@ async def create_job(
     client_ip: str | None,
 ) -> VideoJob:
     """Validates, reserves, stores and submits a job; returns it (queued or processing)."""
-    prompt = fields.pop("prompt", None)
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise ValidationFailed.single(["body", "prompt"], "Field required", "missing")
+    prompt = media.required_text(fields)
     _positive(fields, "duration")
     _positive(fields, "n")
     route = media.route_media(hub, provider, model, "video_generation", byok_key)
@@ -140,11 +142,16 @@ async def create_job(
     except BaseException as exc:
         await asyncio.shield(finalize(hub, job, "failed", error=media.error_detail(exc)))
         raise
+    # The provider accepted it: record that even if the caller disconnects now (the worker takes over).
+    return await asyncio.shield(_submitted(hub, job, provider_job_id, state))
+
+
+async def _submitted(hub: Hub, job: VideoJob, provider_job_id: str, state: VideoPoll) -> VideoJob:
     status = state.status if state.status in UNFINISHED else "queued"
     async with hub.sessions() as session, session.begin():
         done = await session.execute(
             update(VideoJob)
-            .where(VideoJob.id == job_id, VideoJob.status.in_(UNFINISHED))
+            .where(VideoJob.id == job.id, VideoJob.status.in_(UNFINISHED))
             .values(
                 provider_job_id=provider_job_id,
                 status=status,
@@ -155,7 +162,7 @@ async def create_job(
     job.provider_job_id = provider_job_id
     if done.rowcount != 1:  # cancelled while we were submitting it: cancel it at the provider too
         await _cancel_at_provider(hub, job)
-        return await _load(hub, job_id)
+        return await _load(hub, job.id)
     job.status, job.progress = status, state.progress or 0
     return job
 
@@ -252,7 +259,7 @@ async def finalize(
         setattr(job, name, value)
     if forget_key:
         byok_keys(hub).pop(job.id, None)
-    await settle_job(hub, job)
+    await asyncio.shield(settle_job(hub, job))  # a cancelled caller must not leave it to the recovery pass
     return True
 
 
@@ -278,19 +285,26 @@ async def settle_job(hub: Hub, job: VideoJob) -> int:
 
 
 async def settle_unsettled(hub: Hub, older_than: timedelta = RECOVERY_GRACE) -> int:
-    """Settles final jobs whose settlement was interrupted (their hold, or for BYOK their usage record, is
-    missing). Returns how many were settled."""
-    cutoff = clock.now() - older_than
-    settled_already = exists().where(UsageRecord.request_id == VideoJob.id)
-    held = exists().where(CreditHold.request_id == VideoJob.id)
+    """Settles final jobs whose settlement was interrupted by a crash: a final job that still has its hold
+    (settling removes it), or a recent BYOK job (no hold) without its usage record. Returns how many."""
+    now = clock.now()
+    cutoff = now - older_than
+    final = (VideoJob.status.in_(FINAL), VideoJob.updated_at < cutoff)
     async with hub.sessions() as session:
-        rows = await session.scalars(
+        held = await session.scalars(
             select(VideoJob)
-            .where(VideoJob.status.in_(FINAL), VideoJob.updated_at < cutoff, ~settled_already)
-            .where(or_(VideoJob.byok.is_(True), held))
+            .join(CreditHold, CreditHold.request_id == VideoJob.id)
+            .where(*final)
             .limit(MAX_JOBS_PER_TICK)
         )
-        jobs = list(rows)
+        jobs = list(held)
+        byok = await session.scalars(
+            select(VideoJob)
+            .where(*final, VideoJob.byok.is_(True), VideoJob.updated_at > now - BYOK_RECOVERY_WINDOW)
+            .where(~exists().where(UsageRecord.request_id == VideoJob.id))
+            .limit(MAX_JOBS_PER_TICK)
+        )
+        jobs += list(byok)
     for job in jobs:
         log.warning("video job %s was %s but not settled: settling it now", job.id, job.status)
         await settle_job(hub, job)
@@ -341,6 +355,7 @@ class VideoWorker:
         self._stopping = False
         self._wake = asyncio.Event()
         self._errors: Counter[str] = Counter()
+        self._last_recovery = float("-inf")
 
     def start(self) -> None:
         if self._task is None:
@@ -394,7 +409,9 @@ class VideoWorker:
                     log.exception("polling video job %s failed", job.id)
 
         await asyncio.gather(*(one(job) for job in jobs))
-        await settle_unsettled(self.hub)
+        if time.monotonic() - self._last_recovery >= RECOVERY_EVERY:
+            self._last_recovery = time.monotonic()
+            await settle_unsettled(self.hub)
 
     def _stale(self, job: VideoJob, grace: timedelta) -> bool:
         last = clock.as_utc(job.updated_at) or clock.as_utc(job.created_at)
@@ -446,7 +463,7 @@ class VideoWorker:
         else:
             await finalize(hub, job, state.status, error=state.error or f"The provider reports the job {state.status}")
 
-    def _cost(self, job: VideoJob, state) -> int:
+    def _cost(self, job: VideoJob, state: VideoPoll) -> int:
         params = job.params or {}
         seconds = state.seconds or params.get("seconds") or 0
         entry = self.hub.extras["catalog"].find(job.provider, job.model, "video_generation")
@@ -465,7 +482,7 @@ def _estimated_progress(job: VideoJob) -> int:
     return int(min(90.0, 5.0 + elapsed * 0.7))
 
 
-def _result(state) -> dict[str, Any]:
+def _result(state: VideoPoll) -> dict[str, Any]:
     data = [asset.as_dict() for asset in state.assets]
     result: dict[str, Any] = {"video_url": data[0]["url"] if data else None, "data": data}
     if state.seconds:

@@ -92,7 +92,7 @@ def _imagen(model: str, prompt: str, n: int, fields: Mapping[str, Any], extra: d
     if (aspect := choice(fields, "aspect_ratio", IMAGEN_ASPECT_RATIOS, model)) is not None:
         params["aspectRatio"] = aspect
     if (size := choice(fields, "size", ("1K", "2K"), model)) is not None:
-        params["imageSize"] = size
+        params["sampleImageSize"] = size
     choice(fields, "person_generation", PERSON_GENERATION, model)
     if (level := choice(fields, "safety_filter_level", SAFETY_LEVELS, model)) is not None:
         params["safetySetting"] = level

@@ -35,7 +35,9 @@ class ImageCall:
     model: str
     body: dict[str, Any]
     n: int
-    price_size: str | None = None  # the key the catalog prices by (size, imageSize or resolution)
+    # What the catalog prices by: size (or imageSize / resolution) and quality. None: the provider decides
+    # ("auto"), so the dearest listed option is reserved.
+    price_size: str | None = None
     price_quality: str | None = None
     calls: int = 1
 
@@ -46,6 +48,8 @@ class GeneratedImage:
     url: str | None = None
     revised_prompt: str | None = None
     mime_type: str | None = None
+    size: str | None = None  # as the provider reports it made the image (GPT Image does)
+    quality: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -203,7 +207,7 @@ def _gpt_image(model: str, fields: Mapping[str, Any], body: dict[str, Any]) -> t
     choice(fields, "output_format", ("png", "jpeg", "webp"), model)
     int_range(fields, "output_compression", 0, 100, model)
     body.update({k: fields[k] for k in ("size", "quality", *_GPT_IMAGE_FIELDS) if fields.get(k) is not None})
-    return size, quality
+    return (None if size == "auto" else size), (None if quality == "auto" else quality)
 
 
 def _dall_e(model: str, fields: Mapping[str, Any], body: dict[str, Any], n: int) -> tuple[str | None, str | None]:
@@ -218,7 +222,7 @@ def _dall_e(model: str, fields: Mapping[str, Any], body: dict[str, Any], n: int)
     choice(fields, "response_format", ("url", "b64_json"), model)
     passed = ("size", "quality", "response_format", "user") + (("style",) if three else ())
     body.update({k: fields[k] for k in passed if fields.get(k) is not None})
-    return size, quality
+    return size or "1024x1024", quality or "standard"  # the API's defaults
 
 
 def _xai(model: str, fields: Mapping[str, Any], extra: dict[str, Any], body: dict[str, Any]) -> tuple:
@@ -254,13 +258,23 @@ def parse_images(data: Any, provider: str) -> list[GeneratedImage]:
     if not isinstance(items, list):
         raise UpstreamError(provider, 502, "the provider's image answer has no 'data' list")
     images = []
+    size, quality = data.get("size"), data.get("quality")
     for item in items:
         if not isinstance(item, dict) or not (item.get("b64_json") or item.get("url")):
             continue
         mime = None
         if item.get("b64_json") and isinstance(data.get("output_format"), str):
             mime = f"image/{data['output_format']}"
-        images.append(GeneratedImage(item.get("b64_json"), item.get("url"), item.get("revised_prompt"), mime))
+        images.append(
+            GeneratedImage(
+                item.get("b64_json"),
+                item.get("url"),
+                item.get("revised_prompt"),
+                mime,
+                size if isinstance(size, str) else None,
+                quality if isinstance(quality, str) else None,
+            )
+        )
     return images
 
 
@@ -535,11 +549,21 @@ async def get_json(client: httpx.AsyncClient, provider: str, url: str, send_head
 
 
 async def content_info(
-    client: httpx.AsyncClient, provider: str, url: str, send_headers: dict, *, byok: bool
+    client: httpx.AsyncClient, provider: str, url: str, send_headers: dict, *, byok: bool, hops: int = 3
 ) -> tuple[str, int | None]:
-    """(content type, size in bytes) of a downloadable result, reading no more of it than needed."""
+    """(content type, size in bytes) of a downloadable result, reading no more of it than needed.
+
+    Redirects (e.g. to a signed storage URL) are followed WITHOUT the credentials: httpx would forward custom
+    key headers such as x-goog-api-key to another host.
+    """
     try:
-        async with client.stream("GET", url, headers=send_headers, follow_redirects=True) as response:
+        async with client.stream("GET", url, headers=send_headers) as response:
+            location = response.headers.get("location")
+            if response.is_redirect and location:
+                if hops <= 0:
+                    raise UpstreamError(provider, 502, "too many redirects for the generated file")
+                target = str(response.url.join(location))
+                return await content_info(client, provider, target, {}, byok=byok, hops=hops - 1)
             if response.status_code >= 400:
                 raise error_from_status(provider, response.status_code, await response.aread(), byok=byok)
             content_type = response.headers.get("content-type", "video/mp4").split(";")[0].strip() or "video/mp4"

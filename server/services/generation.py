@@ -101,8 +101,8 @@ class _Generation:
             async for event in events:
                 yield to_message(event, responses_pb2.StreamEvent)
 
-    def stop(self, request, principal: Principal) -> responses_pb2.StopStreamResponse:
-        if not self.hub.extras["streams"].stop(request.stream_id, principal.user_id):
+    async def stop(self, request, principal: Principal) -> responses_pb2.StopStreamResponse:
+        if not await self.hub.extras["streams"].stop(request.stream_id, principal.user_id):
             raise NotFound(f"Stream '{request.stream_id}' not found or already finished")
         return responses_pb2.StopStreamResponse(success=True, message="Stream stopped", stream_id=request.stream_id)
 
@@ -131,7 +131,7 @@ class ChatServicer(_Generation, chat_pb2_grpc.ChatServiceServicer):
 
     @unary()
     async def StopStream(self, request, context, principal):
-        return self.stop(request, principal)
+        return await self.stop(request, principal)
 
 
 class CompletionsServicer(_Generation, completions_pb2_grpc.CompletionsServiceServicer):
@@ -158,4 +158,4 @@ class CompletionsServicer(_Generation, completions_pb2_grpc.CompletionsServiceSe
 
     @unary()
     async def StopStream(self, request, context, principal):
-        return self.stop(request, principal)
+        return await self.stop(request, principal)

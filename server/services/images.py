@@ -22,7 +22,7 @@ def request_fields(request: Message, skip: frozenset[str] = ROUTING_FIELDS) -> d
     for descriptor, value in request.ListFields():
         if descriptor.name in skip or descriptor.message_type is not None:
             continue
-        out[descriptor.name] = list(value) if descriptor.label == descriptor.LABEL_REPEATED else value
+        out[descriptor.name] = list(value) if descriptor.is_repeated else value
     return out
 
 

@@ -39,7 +39,7 @@ def job_message(job: VideoJob) -> videos_pb2.VideoJob:
 
 
 def _summary(job: VideoJob) -> dict[str, Any]:
-    hidden = ("session_id", "client_ip")
+    hidden = ("session_id", "client_ip", "price_size")
     return {k: v for k, v in (job.params or {}).items() if k not in hidden and v is not None}
 
 
@@ -78,6 +78,7 @@ class VideosServicer(videos_pb2_grpc.VideosServiceServicer):
             message="Video generation started: poll the job for its status",
             usage=common_pb2.Usage(
                 cost=nanos_to_usd(job.reserved_nanos),
+                latency=round(max(0.0, (clock.now() - clock.as_utc(job.created_at)).total_seconds() * 1000), 3),
                 timestamp=clock.iso(job.created_at),
                 request_count=1,
                 cost_breakdown=struct_value({"reserved": nanos_to_usd(job.reserved_nanos), **_summary(job)}),

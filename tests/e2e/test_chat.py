@@ -405,3 +405,43 @@ def test_stream_failing_before_output_is_a_plain_http_error(gateway: Gateway, re
     [row] = usage_rows(gateway, user_id)
     assert row["status"] == "error" and row["cost_nanos"] == 0
     assert balance(rest, key) == 1
+
+
+def test_stop_reaches_a_stream_running_in_another_server_process(
+    gateway: Gateway, rest: httpx.Client, make_user
+) -> None:
+    """A second server process on the same database (as with HUB_WORKERS > 1 or replicas) stops the stream."""
+    import subprocess
+    import sys
+
+    import grpc
+    from indoxhub.v1 import chat_pb2_grpc, responses_pb2
+
+    from tests.harness import ROOT, free_port
+
+    user_id, key = make_user()
+    port = free_port()
+    env = {**gateway.env, "HUB_GRPC_PORT": str(port), "HUB_VIDEO_WORKER": "false"}
+    other = subprocess.Popen([sys.executable, "-m", "server", "serve"], cwd=ROOT, env=env)
+    try:
+        out: dict = {}
+        thread = _stream_in_thread(gateway, key, "far away [[slow:0.2]] [[long:100]]", "/chat/completions", out)
+        deadline = time.time() + 10
+        while "id" not in out and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=15)
+            stub = chat_pb2_grpc.ChatServiceStub(channel)
+            auth = (("authorization", f"Bearer {key}"),)
+            reply = stub.StopStream(responses_pb2.StopStreamRequest(stream_id=out["id"]), metadata=auth)
+            assert reply.success
+        started = time.time()
+        thread.join(10)
+        assert time.time() - started < 2
+        assert out["events"][-2]["response"]["status"] == "stopped"
+        [row] = usage_rows(gateway, user_id)
+        assert row["status"] == "stopped"
+    finally:
+        other.terminate()
+        other.wait(10)

@@ -5,6 +5,10 @@ Routes (any path prefix is allowed, so each provider can get its own, e.g. `/mis
   POST .../v1/messages                                            Anthropic Messages (x-api-key, anthropic-version)
   POST .../v1beta/models/{m}:generateContent | :streamGenerateContent?alt=sse | :batchEmbedContents
                                                                   Gemini (x-goog-api-key)
+  Media (see MEDIA below): POST .../images/generations, .../audio/speech, .../audio/transcriptions,
+  .../audio/translations (multipart), POST .../videos + GET .../videos/{id}[/content] + DELETE (Sora);
+  Gemini :generateContent with IMAGE output, :predict (Imagen), :predictLongRunning + GET
+  /v1beta/models/{m}/operations/{id} + POST ...:cancel + GET /v1beta/files/{id}:download (Veo)
   GET /__requests (recorded requests)   GET /__stats (counters)   POST /__reset
 
 Replies are deterministic: the answer is "Echo: <last user text>" (switches removed), streamed word by word.
@@ -14,6 +18,9 @@ Switches in the last user message (or in any embedding input) change the behavio
   [[cut]]       drop the connection mid-stream                     [[nousage]]  report no usage
   [[long:N]]    answer with N chunks                               [[reason]]   add reasoning output
   [[cached:N]]  report N cached prompt tokens
+Media switches go in the image / video prompt, the speech input or the transcription `prompt` field:
+  [[status:N]], [[flaky:N]], [[hang]] as above;  [[blocked]] a Gemini image answer without image;
+  videos: [[slow:N]] the job completes on the Nth poll (default 2), [[fail]] the provider reports failure.
 
 In-process: `with FakeProviders() as fake: fake.url ...` (a thread; also `async with`).
 Standalone: `python -m tests.fakes.providers --port 8099` serves until SIGTERM/SIGINT.
@@ -23,7 +30,9 @@ Recorded requests include headers (API keys too): this is a test double, never p
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
+import io
 import json
 import re
 import select
@@ -32,8 +41,12 @@ import socket
 import sys
 import threading
 import time
+import uuid
+import wave
 from collections import Counter
 from dataclasses import dataclass
+from email import policy as email_policy
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +70,8 @@ class Switches:
     long: int | None = None
     reason: bool = False
     cached: int = 0
+    fail: bool = False
+    blocked: bool = False
 
 
 def parse_switches(text: str) -> Switches:
@@ -72,7 +87,7 @@ def parse_switches(text: str) -> Switches:
             sw.long = int(arg)
         elif name == "cached":
             sw.cached = int(arg)
-        elif name in ("hang", "cut", "nousage", "reason"):
+        elif name in ("hang", "cut", "nousage", "reason", "fail", "blocked"):
             setattr(sw, name, True)
     return sw
 
@@ -480,6 +495,7 @@ class FakeState:
         self.requests: list[dict[str, Any]] = []
         self.flaky: Counter[str] = Counter()
         self.counters: Counter[str] = Counter()
+        self.videos: dict[str, dict[str, Any]] = {}  # fake video jobs (Sora and Veo) by id
 
     def record(self, entry: dict[str, Any]) -> None:
         with self.lock:
@@ -497,7 +513,16 @@ class FakeState:
 
     def stats(self) -> dict[str, int]:
         with self.lock:
-            names = ("requests", "streams_started", "streams_completed", "streams_aborted", "streams_cut")
+            names = (
+                "requests",
+                "streams_started",
+                "streams_completed",
+                "streams_aborted",
+                "streams_cut",
+                "video_polls",
+                "video_cancels",
+                "video_downloads",
+            )
             return {name: self.counters[name] for name in names}
 
     def snapshot(self) -> list[dict[str, Any]]:
@@ -509,6 +534,7 @@ class FakeState:
             self.requests.clear()
             self.flaky.clear()
             self.counters.clear()
+            self.videos.clear()
 
 
 class _ClientGone(Exception):
@@ -571,7 +597,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, self.server.state.stats())
         elif path == "/health":
             self._send_json(200, {"status": "ok"})
-        else:
+        elif not self._media("GET", path, b""):
             self._send_json(404, {"error": {"message": f"no route GET {path}"}})
 
     def do_POST(self) -> None:
@@ -581,6 +607,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/__reset":
             self.server.state.reset()
             self._send_json(200, {"ok": True})
+            return
+        if self._media("POST", path, raw):
             return
         try:
             body = json.loads(raw) if raw else {}
@@ -615,6 +643,49 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def do_DELETE(self) -> None:
+        path = urlsplit(self.path).path
+        if not self._media("DELETE", path, b""):
+            self._send_json(404, {"error": {"message": f"no route DELETE {path}"}})
+
+    def _media(self, method: str, path: str, raw: bytes) -> bool:
+        """Answers a media request (True), or leaves it to the text routes (False)."""
+        route = MEDIA.match(method, path, raw)
+        if route is None:
+            return False
+        handler, fmt, args = route
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        first = path.strip("/").split("/", 1)[0]
+        body, form = _media_body(raw, headers)
+        self.server.state.record(
+            {
+                "method": method,
+                "path": self.path,
+                "format": fmt.name,
+                "provider": first if first not in ("v1", "v1beta") else None,
+                "headers": headers,
+                "body": form["summary"] if form else body,
+                "time": time.time(),
+            }
+        )
+        try:
+            if not args.get("public") and not fmt.authorized(headers):
+                self._send_json(401, fmt.error(401, "missing or empty API key"))
+            elif body is None and form is None:
+                self._send_json(400, fmt.error(400, "the request body is not valid JSON"))
+            else:
+                handler(self, fmt, args, body or {}, form)
+        except (_ClientGone, BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        return True
+
+    def _send_bytes(self, status: int, data: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _route(self, path: str, body: Any) -> tuple[Any, str, str]:
         if m := _GEMINI_PATH.search(path):
@@ -704,6 +775,475 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, fmt.error(400, result))
             return
         self._send_json(200, result)
+
+
+# ---------------------------------------------------------------------------------------------- media
+
+_GEMINI_MEDIA = re.compile(r"/v1beta/models/([^/:]+):(predict|predictLongRunning|generateContent)$")
+_VEO_OPERATION = re.compile(r"/v1beta/(models/[^/:]+/operations/[^/:]+?)(:cancel)?$")
+_VEO_FILE = re.compile(r"/v1beta/files/([^/:]+):download$")
+_SIGNED_FILE = re.compile(r"/signed/([^/]+)$")
+_SORA_JOB = re.compile(r"/videos/([^/]+?)(/content)?$")
+_TRANSCRIBE = re.compile(r"/audio/(transcriptions|translations)$")
+SPEECH_TYPES = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+VIDEO_BYTES_PER_SECOND = 1000  # the fake's "video" is this many bytes per second, plus a header
+DEFAULT_VIDEO_POLLS = 2
+
+
+def fake_image_bytes(prompt: str, i: int) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + hashlib.sha256(f"{prompt}#{i}".encode()).digest()
+
+
+def fake_image_b64(prompt: str, i: int) -> str:
+    return base64.b64encode(fake_image_bytes(prompt, i)).decode()
+
+
+def fake_audio(text: str, fmt: str) -> bytes:
+    """Deterministic "audio": a format tag, then 50 bytes per input character."""
+    return f"FAKE-{fmt.upper()}:".encode() + hashlib.sha256(text.encode()).digest() * (1 + len(text) * 50 // 32)
+
+
+def fake_video_size(seconds: int) -> int:
+    return 64 + seconds * VIDEO_BYTES_PER_SECOND
+
+
+def fake_mp4(seconds: int) -> bytes:
+    return b"\x00\x00\x00\x18ftypmp42" + b"\x00" * (fake_video_size(seconds) - 12)
+
+
+def audio_duration(data: bytes) -> float:
+    """Seconds of a WAV upload (exact), else its size at 16 kB/s (what the fake "hears")."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        try:
+            with wave.open(io.BytesIO(data)) as w:
+                return w.getnframes() / w.getframerate()
+        except (wave.Error, EOFError):
+            pass
+    return len(data) / 16_000
+
+
+def _media_body(raw: bytes, headers: dict[str, str]) -> tuple[Any, dict | None]:
+    """(JSON body or None when invalid, multipart form or None). Multipart is read with the standard
+    library's email parser: deliberately not the gateway's own parser, so the two check each other."""
+    content_type = headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        message = BytesParser(policy=email_policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + raw
+        )
+        fields: dict[str, list[str]] = {}
+        files: dict[str, tuple[str, str, bytes]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename() is not None:
+                files[name] = (part.get_filename(), part.get_content_type(), payload)
+            else:
+                fields.setdefault(name, []).append(payload.decode())
+        summary = {
+            "fields": fields,
+            "files": {
+                k: {"filename": f, "content_type": t, "size": len(d), "sha256": hashlib.sha256(d).hexdigest()}
+                for k, (f, t, d) in files.items()
+            },
+        }
+        return None, {"fields": fields, "files": files, "summary": summary}
+    if not raw:
+        return {}, None
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None, None
+    return (body if isinstance(body, dict) else None), None
+
+
+def _form_value(form: dict, name: str) -> str | None:
+    values = form["fields"].get(name)
+    return values[-1] if values else None
+
+
+def _host(handler: Any) -> str:
+    return f"http://{handler.headers.get('Host') or '127.0.0.1'}"
+
+
+# -- OpenAI format
+
+
+def _openai_images(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    prompt, model, n = body.get("prompt"), body.get("model"), body.get("n", 1)
+    if not prompt or not model:
+        h._send_json(400, fmt.error(400, "'prompt' and 'model' are required"))
+        return
+    sw = parse_switches(prompt)
+    if h._gate(fmt, sw, f"images:{model}:{prompt}"):
+        return
+    if not isinstance(n, int) or not 1 <= n <= 10 or (model == "dall-e-3" and n != 1):
+        h._send_json(400, fmt.error(400, f"Invalid 'n' for {model}"))
+        return
+    gpt_image = model.startswith(("gpt-image", "chatgpt-image"))
+    if gpt_image and "response_format" in body:
+        h._send_json(400, fmt.error(400, "Unknown parameter: 'response_format'."))
+        return
+    b64 = gpt_image or body.get("response_format") == "b64_json"
+    data = []
+    for i in range(n):
+        item: dict[str, Any] = (
+            {"b64_json": fake_image_b64(prompt, i)} if b64 else {"url": f"{_host(h)}/files/image-{i}.png"}
+        )
+        if model == "dall-e-3" or model.startswith("grok"):  # these revise the prompt
+            item["revised_prompt"] = f"A detailed rendering of: {clean(prompt)}"
+        data.append(item)
+    answer: dict[str, Any] = {"created": CREATED, "data": data}
+    if gpt_image:  # GPT Image reports what it chose for "auto"
+        answer["output_format"] = body.get("output_format", "png")
+        answer["size"] = body.get("size") if body.get("size", "auto") != "auto" else "1024x1024"
+        answer["quality"] = body.get("quality") if body.get("quality", "auto") != "auto" else "medium"
+        answer["usage"] = {"input_tokens": count_tokens([prompt]), "output_tokens": 1056 * n}
+    h._send_json(200, answer)
+
+
+def _openai_speech(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    text, model, voice = body.get("input"), body.get("model"), body.get("voice")
+    if not text or not model or not voice:
+        h._send_json(400, fmt.error(400, "'model', 'input' and 'voice' are required"))
+        return
+    if h._gate(fmt, parse_switches(text), f"speech:{model}:{text}"):
+        return
+    audio_format = body.get("response_format", "mp3")
+    if audio_format not in SPEECH_TYPES:
+        h._send_json(400, fmt.error(400, f"Invalid response_format '{audio_format}'"))
+        return
+    if body.get("instructions") and model.startswith("tts-1"):
+        h._send_json(400, fmt.error(400, "instructions are not supported by this model"))
+        return
+    h._send_bytes(200, fake_audio(text, audio_format), SPEECH_TYPES[audio_format])
+
+
+def _srt_time(seconds: float, sep: str) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{sep}{ms % 1000:03d}"
+
+
+def _openai_transcribe(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    if form is None or "file" not in form["files"]:
+        h._send_json(400, fmt.error(400, "a multipart body with a 'file' part is required"))
+        return
+    model = _form_value(form, "model") or ""
+    prompt = _form_value(form, "prompt") or ""
+    filename, _ctype, data = form["files"]["file"]
+    if h._gate(fmt, parse_switches(prompt), f"{args['kind']}:{model}:{prompt}:{len(data)}"):
+        return
+    response_format = _form_value(form, "response_format") or "json"
+    whisper = model.startswith("whisper")
+    if not model or (not whisper and response_format not in ("json", "text")):
+        h._send_json(400, fmt.error(400, f"response_format '{response_format}' is not compatible with {model}"))
+        return
+    if args["kind"] == "translations" and not whisper:
+        h._send_json(400, fmt.error(400, f"{model} does not support translations"))
+        return
+    seconds = round(audio_duration(data), 3)
+    verb = "Transcript" if args["kind"] == "transcriptions" else "Translation"
+    text = f"{verb} of {filename} ({len(data)} bytes)"
+    if prompt:
+        text += f" [{clean(prompt)}]"
+    usage = (
+        {"type": "duration", "seconds": max(1, round(seconds))}
+        if whisper
+        else {"type": "tokens", "input_tokens": int(seconds * 10), "output_tokens": len(text.split())}
+    )
+    if response_format == "json":
+        h._send_json(200, {"text": text, "usage": usage})
+    elif response_format == "verbose_json":
+        answer: dict[str, Any] = {
+            "task": "transcribe" if args["kind"] == "transcriptions" else "translate",
+            "language": _form_value(form, "language") or "english",
+            "duration": seconds,
+            "text": text,
+            "segments": [{"id": 0, "start": 0.0, "end": seconds, "text": text}],
+            "usage": usage,
+        }
+        if "word" in form["fields"].get("timestamp_granularities[]", []):
+            words = text.split()
+            step = seconds / max(1, len(words))
+            answer["words"] = [
+                {"word": w, "start": round(i * step, 3), "end": round((i + 1) * step, 3)} for i, w in enumerate(words)
+            ]
+        h._send_json(200, answer)
+    elif response_format in ("srt", "vtt"):
+        sep = "," if response_format == "srt" else "."
+        cue = f"{_srt_time(0, sep)} --> {_srt_time(seconds, sep)}\n{text}\n"
+        out = f"1\n{cue}\n" if response_format == "srt" else f"WEBVTT\n\n{cue}"
+        h._send_bytes(200, out.encode(), "text/plain; charset=utf-8")
+    else:
+        h._send_bytes(200, (text + "\n").encode(), "text/plain; charset=utf-8")
+
+
+def _new_video(h: Any, kind: str, model: str, prompt: str, seconds: int, **more: Any) -> dict[str, Any]:
+    sw = parse_switches(prompt)
+    job = {
+        "id": ("video_" if kind == "sora" else "") + uuid.uuid4().hex[:24],
+        "kind": kind,
+        "model": model,
+        "prompt": prompt,
+        "seconds": seconds,
+        "needed": max(1, int(sw.slow)) if sw.slow else DEFAULT_VIDEO_POLLS,
+        "polls": 0,
+        "fail": sw.fail,
+        "state": "queued",
+        "created_at": int(time.time()),
+        **more,
+    }
+    with h.server.state.lock:
+        h.server.state.videos[job["id"]] = job
+    return job
+
+
+def _advance(h: Any, job: dict[str, Any]) -> None:
+    """One poll: queued -> in_progress -> completed (or failed) on the job's Nth poll."""
+    h.server.state.bump("video_polls")
+    with h.server.state.lock:
+        if job["state"] in ("queued", "in_progress"):
+            job["polls"] += 1
+            if job["polls"] >= job["needed"]:
+                job["state"] = "failed" if job["fail"] else "completed"
+            else:
+                job["state"] = "in_progress"
+
+
+def _sora_object(job: dict[str, Any]) -> dict[str, Any]:
+    done = job["state"] in ("completed", "failed")
+    progress = 100 if done else int(100 * job["polls"] / job["needed"])
+    return {
+        "id": job["id"],
+        "object": "video",
+        "model": job["model"],
+        "status": job["state"],
+        "progress": progress,
+        "created_at": job["created_at"],
+        "completed_at": int(time.time()) if done else None,
+        "expires_at": None,
+        "prompt": job["prompt"],
+        "seconds": str(job["seconds"]),
+        "size": job["size"],
+        "remixed_from_video_id": None,
+        "error": {"code": "video_generation_failed", "message": "fake provider failure"}
+        if job["state"] == "failed"
+        else None,
+    }
+
+
+def _sora_create(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    if form is not None:
+        body = {k: v[-1] for k, v in form["fields"].items()}
+    prompt, model = body.get("prompt"), body.get("model", "sora-2")
+    if not prompt:
+        h._send_json(400, fmt.error(400, "'prompt' is required"))
+        return
+    if h._gate(fmt, parse_switches(prompt), f"videos:{model}:{prompt}"):
+        return
+    seconds, size = str(body.get("seconds", "4")), body.get("size", "720x1280")
+    sizes = ("720x1280", "1280x720") + (("1024x1792", "1792x1024") if model == "sora-2-pro" else ())
+    if seconds not in ("4", "8", "12") or size not in sizes:
+        h._send_json(400, fmt.error(400, f"Invalid seconds '{seconds}' or size '{size}' for {model}"))
+        return
+    job = _new_video(h, "sora", model, prompt, int(seconds), size=size)
+    h._send_json(200, _sora_object(job))
+
+
+def _sora_job(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    with h.server.state.lock:
+        job = h.server.state.videos.get(args["id"])
+    if job is None or job["kind"] != "sora" or job["state"] == "deleted":
+        h._send_json(404, fmt.error(404, f"Video with id '{args['id']}' not found."))
+        return
+    if args["method"] == "DELETE":
+        h.server.state.bump("video_cancels")
+        with h.server.state.lock:
+            job["state"] = "deleted"
+        h._send_json(200, {"id": job["id"], "object": "video.deleted", "deleted": True})
+    elif args["content"]:
+        if job["state"] != "completed":
+            h._send_json(400, fmt.error(400, "Video is not ready yet"))
+            return
+        h.server.state.bump("video_downloads")
+        h._send_bytes(200, fake_mp4(job["seconds"]), "video/mp4")
+    else:
+        _advance(h, job)
+        h._send_json(200, _sora_object(job))
+
+
+# -- Gemini API
+
+
+def _gemini_prompt(body: dict) -> str:
+    contents = body.get("contents") or []
+    return GeminiFormat._part_texts(contents[-1]) if contents else ""
+
+
+def _gemini_image(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    prompt = _gemini_prompt(body)
+    if not prompt:
+        h._send_json(400, fmt.error(400, "* GenerateContentRequest.contents: contents is not specified"))
+        return
+    sw = parse_switches(prompt)
+    if h._gate(fmt, sw, f"gemini-image:{args['model']}:{prompt}"):
+        return
+    image_config = (body.get("generationConfig") or {}).get("imageConfig") or {}
+    if image_config.get("imageSize", "1K") not in ("512", "1K", "2K", "4K"):
+        h._send_json(400, fmt.error(400, "imageConfig.imageSize must be one of 512, 1K, 2K, 4K"))
+        return
+    if sw.blocked:
+        candidate: dict[str, Any] = {"content": {"parts": [], "role": "model"}, "finishReason": "IMAGE_SAFETY"}
+    else:
+        parts = [{"inlineData": {"mimeType": "image/png", "data": fake_image_b64(prompt, 0)}}]
+        candidate = {"content": {"parts": parts, "role": "model"}, "finishReason": "STOP", "index": 0}
+    usage = {"promptTokenCount": count_tokens([prompt]), "candidatesTokenCount": 1290, "totalTokenCount": 1300}
+    h._send_json(200, {"candidates": [candidate], "usageMetadata": usage, "modelVersion": args["model"]})
+
+
+def _imagen(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    instances = body.get("instances") or []
+    prompt = (instances[0] or {}).get("prompt") if instances else None
+    if not prompt:
+        h._send_json(400, fmt.error(400, "instances[0].prompt is required"))
+        return
+    if h._gate(fmt, parse_switches(prompt), f"imagen:{args['model']}:{prompt}"):
+        return
+    count = (body.get("parameters") or {}).get("sampleCount", 1)
+    if not isinstance(count, int) or not 1 <= count <= 4:
+        h._send_json(400, fmt.error(400, "sampleCount must be from 1 to 4"))
+        return
+    mime = ((body.get("parameters") or {}).get("outputOptions") or {}).get("mimeType", "image/png")
+    predictions = [{"bytesBase64Encoded": fake_image_b64(prompt, i), "mimeType": mime} for i in range(count)]
+    h._send_json(200, {"predictions": predictions})
+
+
+def _veo_create(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    instances = body.get("instances") or []
+    prompt = (instances[0] or {}).get("prompt") if instances else None
+    if not prompt:
+        h._send_json(400, fmt.error(400, "instances[0].prompt is required"))
+        return
+    if h._gate(fmt, parse_switches(prompt), f"veo:{args['model']}:{prompt}"):
+        return
+    params = body.get("parameters") or {}
+    seconds, samples = params.get("durationSeconds", 8), params.get("sampleCount", 1)
+    if seconds not in (4, 5, 6, 7, 8) or samples not in (1, 2):
+        h._send_json(400, fmt.error(400, "durationSeconds must be 4 to 8 and sampleCount 1 or 2"))
+        return
+    job = _new_video(h, "veo", args["model"], prompt, seconds, samples=samples, host=_host(h), cancelled=False)
+    job["name"] = f"models/{args['model']}/operations/{job['id']}"
+    h._send_json(200, {"name": job["name"]})
+
+
+def _veo_operation(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    op_id = args["name"].rsplit("/", 1)[-1]
+    with h.server.state.lock:
+        job = h.server.state.videos.get(op_id)
+    if job is None or job["kind"] != "veo" or job["name"] != args["name"]:
+        h._send_json(404, fmt.error(404, f"Operation {args['name']} not found"))
+        return
+    if args["cancel"]:
+        h.server.state.bump("video_cancels")
+        with h.server.state.lock:
+            job["cancelled"] = True
+        h._send_json(200, {})
+        return
+    _advance(h, job)
+    answer: dict[str, Any] = {"name": job["name"]}
+    if job["cancelled"]:
+        answer.update(done=True, error={"code": 1, "message": "Operation cancelled"})
+    elif job["state"] == "failed":
+        answer.update(done=True, error={"code": 13, "message": "fake provider failure"})
+    elif job["state"] == "completed":
+        samples = [
+            {"video": {"uri": f"{job['host']}/v1beta/files/{job['id']}-{i}:download?alt=media"}}
+            for i in range(job["samples"])
+        ]
+        answer.update(
+            done=True,
+            response={
+                "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+                "generateVideoResponse": {"generatedSamples": samples},
+            },
+        )
+    h._send_json(200, answer)
+
+
+def _veo_file(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    """Like the Gemini API: the download redirects to a signed storage URL (which needs no key)."""
+    job_id = args["file"].rsplit("-", 1)[0]
+    with h.server.state.lock:
+        job = h.server.state.videos.get(job_id)
+    if job is None or job["state"] != "completed":
+        h._send_json(404, fmt.error(404, f"File {args['file']} not found"))
+        return
+    h.send_response(302)
+    h.send_header("Location", f"/signed/{args['file']}?signature=fake")
+    h.send_header("Content-Length", "0")
+    h.end_headers()
+
+
+def _signed_file(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    """The signed URL: it must never receive a provider key (a client that forwards it leaks it)."""
+    if any(name in h.headers for name in ("x-goog-api-key", "authorization")):
+        h._send_json(400, fmt.error(400, "credentials were sent to the storage host"))
+        return
+    job_id = args["file"].rsplit("-", 1)[0]
+    with h.server.state.lock:
+        job = h.server.state.videos.get(job_id)
+    if job is None:
+        h._send_json(404, fmt.error(404, "no such file"))
+        return
+    h.server.state.bump("video_downloads")
+    h._send_bytes(200, fake_mp4(job["seconds"]), "video/mp4")
+
+
+class _MediaRoutes:
+    """Which media handler answers a request: (handler, wire format, path arguments), or None."""
+
+    def match(self, method: str, path: str, raw: bytes) -> tuple[Any, Any, dict] | None:
+        openai, google = FORMATS["openai"], FORMATS["google"]
+        if method == "POST":
+            if path.endswith("/images/generations"):
+                return _openai_images, openai, {}
+            if path.endswith("/audio/speech"):
+                return _openai_speech, openai, {}
+            if m := _TRANSCRIBE.search(path):
+                return _openai_transcribe, openai, {"kind": m.group(1)}
+            if path.endswith("/videos"):
+                return _sora_create, openai, {}
+            if (m := _VEO_OPERATION.search(path)) and m.group(2):
+                return _veo_operation, google, {"name": m.group(1), "cancel": True}
+            if m := _GEMINI_MEDIA.search(path):
+                model, verb = m.groups()
+                if verb == "predict":
+                    return _imagen, google, {"model": model}
+                if verb == "predictLongRunning":
+                    return _veo_create, google, {"model": model}
+                if b'"IMAGE"' in raw:  # generateContent asking for image output
+                    return _gemini_image, google, {"model": model}
+        elif method == "GET":
+            if m := _VEO_OPERATION.search(path):
+                return _veo_operation, google, {"name": m.group(1), "cancel": False}
+            if m := _VEO_FILE.search(path):
+                return _veo_file, google, {"file": m.group(1)}
+            if m := _SIGNED_FILE.search(path):
+                return _signed_file, google, {"file": m.group(1), "public": True}
+            if m := _SORA_JOB.search(path):
+                return _sora_job, openai, {"id": m.group(1), "content": bool(m.group(2)), "method": "GET"}
+        elif method == "DELETE" and (m := _SORA_JOB.search(path)) and not m.group(2):
+            return _sora_job, openai, {"id": m.group(1), "content": False, "method": "DELETE"}
+        return None
+
+
+MEDIA = _MediaRoutes()
 
 
 class _Server(ThreadingHTTPServer):

@@ -9,6 +9,7 @@ import os
 import random
 import tempfile
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sqlalchemy import select, text
 from server.config import Settings
 from server.db.ledger import LedgerThread
 from server.db.migrate import upgrade
-from server.db.models import Transaction, UsageDaily, UsageRecord, User
+from server.db.models import Transaction, UsageRecord, User
 from server.domain import analytics, billing, clock, usage_stats
 from server.errors import ValidationFailed
 from server.hub import Hub
@@ -146,28 +147,37 @@ def _pct(values: list[float], p: int) -> float:
     return ordered[analytics.nearest_rank(p, len(ordered)) - 1]
 
 
-async def test_rollup_written_by_settle_equals_a_recompute_from_the_records(world) -> None:
-    hub, _, _ = world
-    cols = ("user_id", "day", "endpoint", "provider", "model", "requests", "errors", "input_tokens")
-    cols += ("output_tokens", "cost_nanos", "streams")
+async def _rollups(hub: Hub) -> dict:
+    out = {}
     async with hub.sessions() as s:
-        maintained = sorted(tuple(r) for r in (await s.execute(select(*(getattr(UsageDaily, c) for c in cols)))))
-        floats = {
-            tuple(r[:5]): (r[5], r[6])
-            for r in await s.execute(
-                select(*list(UsageDaily.__table__.primary_key), UsageDaily.duration_ms, UsageDaily.ttft_ms)
-            )
-        }
+        for table in usage_stats.ROLLUPS:
+            key = [c.name for c in table.__table__.primary_key]
+            rows = (await s.execute(select(table))).scalars().all()
+            out[table.__tablename__] = {
+                tuple(getattr(r, k) for k in key): {
+                    c.name: getattr(r, c.name) for c in table.__table__.columns if c.name not in key
+                }
+                for r in rows
+            }
+    return out
+
+
+async def test_rollups_written_by_settle_equal_a_recompute_from_the_records(world) -> None:
+    hub, _, _ = world
+    maintained = await _rollups(hub)
     async with hub.sessions() as s, s.begin():
         for stmt in usage_stats.rollup_rebuild_sql(hub.engine.dialect.name):
             await s.execute(text(stmt))
-    async with hub.sessions() as s:
-        rebuilt = sorted(tuple(r) for r in (await s.execute(select(*(getattr(UsageDaily, c) for c in cols)))))
-        for r in await s.execute(
-            select(*list(UsageDaily.__table__.primary_key), UsageDaily.duration_ms, UsageDaily.ttft_ms)
-        ):
-            assert floats[tuple(r[:5])] == pytest.approx((r[5], r[6]))
-    assert maintained == rebuilt and len(rebuilt) > 20
+    rebuilt = await _rollups(hub)
+    for name, rows in rebuilt.items():
+        assert set(maintained[name]) == set(rows) and len(rows) > 20, name
+        for key, values in rows.items():
+            for column, value in values.items():
+                if isinstance(value, float):
+                    assert maintained[name][key][column] == pytest.approx(value), (name, key, column)
+                else:
+                    assert maintained[name][key][column] == value, (name, key, column)
+    assert any(k[2] == "" for k in rebuilt["usage_daily_sessions"])  # records without a session id
 
 
 async def test_totals_agree_with_each_other_and_with_the_ledger(world) -> None:
@@ -210,11 +220,11 @@ FILTERS = [
 ]
 
 
-@pytest.mark.parametrize("small_group", [0, 10_000])
+@pytest.mark.parametrize("per_statement", [1, 300])
 @pytest.mark.parametrize("group_by", analytics.GROUP_BYS)
-async def test_every_grouping_and_filter_equals_the_reference(world, monkeypatch, group_by, small_group) -> None:
+async def test_every_grouping_and_filter_equals_the_reference(world, monkeypatch, group_by, per_statement) -> None:
     hub, user, other = world
-    monkeypatch.setattr(analytics, "SMALL_GROUP", small_group)  # both percentile paths: OFFSET walk and window
+    monkeypatch.setattr(analytics, "PERCENTILES_PER_STATEMENT", per_statement)
     records = await _records(hub, user)
     for params in FILTERS:
         params = {"start_date": "2026-02-20", "end_date": "2026-03-10", **params}
@@ -270,15 +280,24 @@ async def test_group_pages_and_record_pages(world) -> None:
     assert page.total_count == len(records)
 
 
-async def test_sessions_and_models_equal_the_reference(world) -> None:
+@pytest.mark.parametrize("per_statement", [3, 300])
+async def test_sessions_and_models_equal_the_reference(world, monkeypatch, per_statement) -> None:
     hub, user, _ = world
+    monkeypatch.setattr(analytics, "PERCENTILES_PER_STATEMENT", per_statement)  # p50 and p95 split apart
     records = await _records(hub, user)
-    f, limit, offset = analytics.session_query(user, start_date="2026-02-20", end_date="2026-03-10", limit=1000)
-    sessions, total = await analytics.session_data(hub, f, limit, offset)
     by_session: dict[str, list] = {}
     for r in records:
-        if r.session_id:
+        if r.session_id and date(2026, 3, 2) <= _day(r) <= date(2026, 3, 4):
             by_session.setdefault(r.session_id, []).append(r)
+    # From the session rollup (a range), then from one session's records (a session filter).
+    f, limit, offset = analytics.session_query(user, start_date="2026-03-02", end_date="2026-03-04", limit=1000)
+    sessions, total = await analytics.session_data(hub, f, limit, offset)
+    f, limit, offset = analytics.session_query(user, start_date="2026-03-02", end_date="2026-03-04", session_id="s-a")
+    one, one_total = await analytics.session_data(hub, f, limit, offset)
+    assert one_total == 1 and [s.session_id for s in one] == ["s-a"]
+    same = next(s.agg for s in sessions if s.session_id == "s-a")
+    assert one[0].agg.duration_ms == pytest.approx(same.duration_ms)  # float sums, in another order
+    assert replace(one[0].agg, duration_ms=0) == replace(same, duration_ms=0)
     assert total == len(by_session) == len(sessions)
     last = [s.ended_at for s in sessions]
     assert last == sorted(last, reverse=True)
