@@ -50,8 +50,9 @@ run: setup gen/indoxhub.pb
 	$(PY) -m server migrate
 	$(PY) -m server run
 
+# The storage tests also run on a throwaway PostgreSQL (installed from Debian's packages when missing).
 test: setup check-gen lint
-	$(PY) -m pytest -n auto -q
+	scripts/with-postgres.sh $(PY) -m pytest -n auto -q
 
 test-fast: setup
 	$(PY) -m pytest -n auto -q

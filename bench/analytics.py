@@ -235,7 +235,7 @@ def main() -> None:
 
     path = Path(tempfile.mkdtemp(prefix="hub-bench-analytics-")) / "hub.db"
     made = seed(path, args.rows, args.others, args.analyze)
-    (uid, key), other = made[0], made[1:]
+    (_, key), other = made[0], made[1:]
     gw = start_gateway(extra_env={"HUB_DATABASE_URL": f"sqlite+aiosqlite:///{path}"}, fake_providers=False)
     now = datetime.now(UTC).date()
     today, year_ago = now.isoformat(), (now - timedelta(days=SPAN_DAYS)).isoformat()
@@ -276,7 +276,7 @@ def main() -> None:
         )
         print("| query | p50 ms | p95 ms | max ms | x /user/me | body KB | rows |")
         print("|---|---:|---:|---:|---:|---:|---:|")
-        for kind, label, times, size, body in results:
+        for _, label, times, size, body in results:
             rows = len(body.get("groups") or body.get("records") or body.get("sessions") or body.get("models") or [])
             if label.startswith("/user/usage"):
                 rows = len(body["daily_usage"])

@@ -29,6 +29,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
+from server.db.session import sqlite_pragmas
+
 log = logging.getLogger("hub.ledger")
 
 T = TypeVar("T")
@@ -48,16 +50,7 @@ class LedgerThread:
     def __init__(self, url: str):
         self.engine = create_sync_engine(sync_url(url), pool_size=1, max_overflow=0)
         if self.engine.dialect.name == "sqlite":
-
-            @event.listens_for(self.engine, "connect")
-            def _pragmas(dbapi_conn, _record) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute("PRAGMA busy_timeout=10000")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.close()
-
+            event.listen(self.engine, "connect", sqlite_pragmas())
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -70,7 +63,7 @@ class LedgerThread:
         self._thread.start()
         if self.engine.dialect.name == "sqlite":
             inline_engine = create_sync_engine(self.engine.url, pool_size=1, max_overflow=0)
-            event.listen(inline_engine, "connect", _inline_pragmas)
+            event.listen(inline_engine, "connect", sqlite_pragmas(busy_timeout_ms=0))
             self._inline = inline_engine.connect()
 
     async def stop(self) -> None:
@@ -135,15 +128,6 @@ class LedgerThread:
             except Exception as exc:
                 out.append((future, None, exc))
         return out
-
-
-def _inline_pragmas(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=0")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.close()
 
 
 def _deliver(results: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -15,22 +17,28 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+def sqlite_pragmas(busy_timeout_ms: int = 10_000) -> Callable[[Any, Any], None]:
+    """A "connect" listener giving each SQLite connection WAL, NORMAL sync, foreign keys and this busy timeout:
+    the same settings for the async engine and the ledger's connections (which differ only in the timeout)."""
+
+    def on_connect(dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    return on_connect
+
+
 def create_engine(url: str) -> AsyncEngine:
     _ensure_sqlite_dir(url)
     is_sqlite = make_url(url).get_backend_name() == "sqlite"
     kwargs = {} if is_sqlite else {"pool_size": 20, "max_overflow": 20, "pool_pre_ping": True}
     engine = create_async_engine(url, **kwargs)
     if is_sqlite:
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA busy_timeout=10000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
+        event.listen(engine.sync_engine, "connect", sqlite_pragmas())
     return engine
 
 

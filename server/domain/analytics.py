@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, and_, bindparam, case, column, func, or_, select, text
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, UsageRecord, utc_day
 from server.domain import clock
-from server.domain.usage_stats import DEFAULT_DAYS, MAX_DAYS, day_bounds
+from server.domain.usage_stats import day_bounds, day_range, snapshot
 from server.domain.validation import Checker
 from server.hub import Hub
 
@@ -55,41 +55,12 @@ class Filters:
 
     @property
     def uses_rollup(self) -> bool:
-        """The rollup has no session column: a session filter needs the records."""
+        """A session filter reads that session's records (few, through their index) rather than a rollup."""
         return self.session_id is None
 
 
 def _text(value: str | None) -> str | None:
     return value if value else None
-
-
-def _day(checker: Checker, value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        if len(value) != 10:
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        checker.add(["query", name], f"Invalid date {value!r}: expected YYYY-MM-DD", "date_from_datetime_parsing")
-        return None
-
-
-def _range(checker: Checker, start_s: str | None, end_s: str | None, all_time: bool) -> tuple[date | None, date | None]:
-    """Inclusive UTC days. Neither given: the last 30 days, or all time when `all_time` (a session filter)."""
-    start, end = _day(checker, start_s, "start_date"), _day(checker, end_s, "end_date")
-    if checker.errors:
-        return None, None
-    if start is None and end is None and all_time:
-        return None, None
-    today = clock.now().date()
-    end = end or max(today, start or today)
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-    if start > end:
-        checker.add(["query", "start_date"], "start_date must not be after end_date")
-    elif (end - start).days >= MAX_DAYS:
-        checker.add(["query", "start_date"], f"The range is limited to {MAX_DAYS} days")
-    return start, end
 
 
 def _page(checker: Checker, limit: int | None, offset: int | None, default: int) -> tuple[int, int]:
@@ -133,7 +104,7 @@ def usage_query(
     """Validates /analytics/usage's parameters, all problems at once (422)."""
     checker = Checker()
     session_id = _text(session_id)
-    start, end = _range(checker, start_date, end_date, all_time=session_id is not None)
+    start, end = day_range(checker, start_date, end_date, all_time=session_id is not None)
     group_by = _text(group_by)
     if group_by is not None and group_by not in GROUP_BYS:
         checker.add(["query", "group_by"], f"Input should be one of {', '.join(GROUP_BYS)}", "literal_error")
@@ -155,7 +126,7 @@ def session_query(
 ) -> tuple[Filters, int, int]:
     checker = Checker()
     session_id = _text(session_id)
-    start, end = _range(checker, start_date, end_date, all_time=session_id is not None)
+    start, end = day_range(checker, start_date, end_date, all_time=session_id is not None)
     limit, offset = _page(checker, limit, offset, DEFAULT_SESSIONS)
     checker.done()
     return Filters(user_id, start, end, session_id=session_id), limit, offset
@@ -165,7 +136,7 @@ def model_query(
     user_id: int, *, start_date: str | None = None, end_date: str | None = None, provider: str | None = None
 ) -> Filters:
     checker = Checker()
-    start, end = _range(checker, start_date, end_date, all_time=False)
+    start, end = day_range(checker, start_date, end_date)
     checker.done()
     return Filters(user_id, start, end, provider=_text(provider))
 
@@ -506,6 +477,7 @@ async def _records(session: AsyncSession, q: UsageQuery) -> list[Any]:
 
 async def usage_data(hub: Hub, q: UsageQuery) -> UsageData:
     async with hub.sessions() as session:
+        await snapshot(session)
         totals = await _totals(session, q.filters)
         if q.group_by:
             groups, count = await _groups(session, q)
@@ -519,18 +491,26 @@ async def session_data(hub: Hub, f: Filters, limit: int, offset: int) -> tuple[l
     Totals and first / last times come from the per-day session rollup (the range is whole days, so its rows
     in the range are exactly the records in the range); one session (a session filter) from its records."""
     async with hub.sessions() as session:
+        await snapshot(session)
         if f.session_id is None:
             t = UsageDailySession
-            last = func.max(t.last_at)
             where = [*_rollup_conds(f, t), t.session_id != ""]
-            page = select(t.session_id, *_rollup_sums(t), func.min(t.first_at), last, func.count().over())
+            last = func.max(t.last_at)
+            # The page's ids first (sorting narrow rows), then the sums of those sessions only.
+            page = select(t.session_id, func.count().over()).where(*where).group_by(t.session_id)
+            page = page.order_by(last.desc(), t.session_id).limit(limit).offset(offset)
+            ids = (await session.execute(page)).all()
+            sums = select(t.session_id, *_rollup_sums(t), func.min(t.first_at), last)
+            sums = sums.where(*where, t.session_id.in_([i for i, _ in ids])).group_by(t.session_id)
+            found = {row[0]: row for row in (await session.execute(sums)).all()} if ids else {}
+            rows = [(*found[i], n) for i, n in ids if i in found]
         else:
             t = UsageRecord
-            last = func.max(t.created_at)
             where = [*_record_conds(f), t.session_id.is_not(None)]
+            last = func.max(t.created_at)
             page = select(t.session_id, *_record_sums(), func.min(t.created_at), last, func.count().over())
-        page = page.where(*where).group_by(t.session_id).order_by(last.desc(), t.session_id)
-        rows = (await session.execute(page.limit(limit).offset(offset))).all()
+            page = page.where(*where).group_by(t.session_id).order_by(last.desc(), t.session_id)
+            rows = (await session.execute(page.limit(limit).offset(offset))).all()
         if rows:
             total = int(rows[0][-1])
         else:
@@ -579,6 +559,7 @@ async def model_performance(hub: Hub, f: Filters) -> list[ModelStats]:
         .order_by(requests.desc(), UsageDaily.provider, UsageDaily.model)
     )
     async with hub.sessions() as session:
+        await snapshot(session)
         rows = (await session.execute(stmt)).all()
         models = [ModelStats(r[0], r[1], Agg.of(r[2:8]), int(r[8] or 0), float(r[9] or 0.0)) for r in rows]
         found = await percentiles(

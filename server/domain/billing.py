@@ -22,7 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from server import metrics
 from server.db.models import CreditHold, Transaction, UsageRecord, User, VideoJob
 from server.domain import clock, usage_stats
+from server.domain.caller import Caller
 from server.domain.money import nanos_to_usd
+from server.domain.routing import Route
 from server.errors import InsufficientCredits
 from server.hub import Hub
 
@@ -112,6 +114,23 @@ async def reserve(
     if not await hub.ledger.run(op):
         raise InsufficientCredits("Insufficient credits: this request may cost more than your remaining balance")
     return res
+
+
+async def reserve_for(
+    hub: Hub, caller: Caller, route: Route, amount_nanos: int, *, request_id: str | None = None
+) -> Reservation:
+    """reserve() for one routed call: the caller's credits (none when the route uses their own key), with the
+    session and address their usage record will carry."""
+    return await reserve(
+        hub,
+        user_id=caller.principal.user_id,
+        api_key_id=caller.principal.api_key_id,
+        amount_nanos=amount_nanos,
+        byok=route.byok,
+        session_id=caller.session_id,
+        client_ip=caller.client_ip,
+        request_id=request_id,
+    )
 
 
 async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:

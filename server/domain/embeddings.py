@@ -9,7 +9,7 @@ from typing import Any
 
 from server.catalog import pricing
 from server.domain import billing, tokens
-from server.domain.auth import Principal
+from server.domain.caller import Caller
 from server.domain.routing import resolve
 from server.errors import HubError, ValidationFailed
 from server.hub import Hub
@@ -41,31 +41,13 @@ def texts_of(text: Any) -> list[str]:
     )
 
 
-async def embed(
-    hub: Hub,
-    principal: Principal,
-    *,
-    text: Any,
-    provider: str | None,
-    model: str | None,
-    extra: dict[str, Any],
-    byok_key: str | None,
-    session_id: str | None,
-    client_ip: str | None,
-) -> EmbeddingOutcome:
+async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
     texts = texts_of(text)
-    route = resolve(hub, provider, model, "embeddings", byok_key)
+    route = resolve(hub, caller.provider, caller.model, "embeddings", caller.byok_key)
     counted = sum(tokens.count_text(t) for t in texts)
+    worst_case = pricing.token_cost_nanos(route.entry, int(counted * 1.25) + 16, 0)
     started = time.perf_counter()
-    res = await billing.reserve(
-        hub,
-        user_id=principal.user_id,
-        api_key_id=principal.api_key_id,
-        amount_nanos=pricing.token_cost_nanos(route.entry, int(counted * 1.25) + 16, 0),
-        byok=route.byok,
-        session_id=session_id,
-        client_ip=client_ip,
-    )
+    res = await billing.reserve_for(hub, caller, route, worst_case)
 
     def outcome(status: str, usage: TokenCounts, cost: int, error: str | None = None) -> billing.Outcome:
         return billing.Outcome(
@@ -82,7 +64,7 @@ async def embed(
 
     adapter = registry.adapter_for(route.config.wire_format)
     try:
-        result = await adapter.embed(hub.extras["http"], route.config, route.model, texts, route.api_key, extra)
+        result = await adapter.embed(hub.extras["http"], route.config, route.model, texts, route.api_key, caller.extra)
     except BaseException as exc:
         detail = exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else repr(exc)
         await asyncio.shield(billing.settle(hub, res, outcome("error", TokenCounts(), 0, detail)))

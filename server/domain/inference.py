@@ -16,7 +16,7 @@ from typing import Any
 
 from server.catalog import pricing
 from server.domain import billing, responses, tokens
-from server.domain.auth import Principal
+from server.domain.caller import Caller
 from server.domain.routing import Route, resolve
 from server.errors import HubError, UpstreamError, sse_error_event
 from server.hub import Hub
@@ -54,35 +54,16 @@ def _max_output(route: Route, requested: int | None) -> int:
     return min(requested, model_max) if requested else model_max
 
 
-async def prepare(
-    hub: Hub,
-    principal: Principal,
-    *,
-    endpoint: str,
-    provider: str | None,
-    model: str | None,
-    params: ChatParams,
-    byok_key: str | None,
-    session_id: str | None,
-    client_ip: str | None,
-) -> ChatCall:
+async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams) -> ChatCall:
     """Routes the call and reserves its maximum cost; raises 402/404/503 before anything is sent upstream."""
-    route = resolve(hub, provider, model, "text_completions", byok_key)
+    route = resolve(hub, caller.provider, caller.model, "text_completions", caller.byok_key)
     params.model = route.model
     max_out = _max_output(route, params.max_tokens)
     if route.config.wire_format == "anthropic" and not params.max_tokens:
         params.max_tokens = max_out  # Anthropic requires it; we reserved for exactly this much
     prompt_tokens = tokens.count_messages(params.messages)
     worst_case = pricing.token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
-    reservation = await billing.reserve(
-        hub,
-        user_id=principal.user_id,
-        api_key_id=principal.api_key_id,
-        amount_nanos=worst_case,
-        byok=route.byok,
-        session_id=session_id,
-        client_ip=client_ip,
-    )
+    reservation = await billing.reserve_for(hub, caller, route, worst_case)
     return ChatCall(endpoint, route, params, reservation, prompt_tokens)
 
 

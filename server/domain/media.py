@@ -23,7 +23,7 @@ import orjson
 
 from server.catalog import pricing
 from server.domain import billing, clock, tokens
-from server.domain.auth import Principal
+from server.domain.caller import Caller
 from server.domain.multipart import Form, UploadedFile
 from server.domain.routing import Route, resolve
 from server.errors import HubError, NotFound, Unavailable, ValidationFailed
@@ -47,8 +47,9 @@ ADAPTERS = {"openai": openai_media, "google": google_media}
 # ---------------------------------------------------------------------------------------------- routing
 
 
-def route_media(hub: Hub, provider: str | None, model: str | None, category: str, byok_key: str | None) -> Route:
+def route_media(hub: Hub, caller: Caller, category: str) -> Route:
     """resolve() with the media defaults; 404 / 503 exactly as for text."""
+    provider, model = caller.provider, caller.model
     if not model:
         if provider:
             listed = hub.extras["catalog"].models_in(provider.strip().lower(), category)
@@ -58,7 +59,7 @@ def route_media(hub: Hub, provider: str | None, model: str | None, category: str
             model = active[0]["modelName"]
         else:
             model = DEFAULT_MODELS[category]
-    return resolve(hub, provider, model, category, byok_key)
+    return resolve(hub, provider, model, category, caller.byok_key)
 
 
 def adapter_for(route: Route, category: str) -> ModuleType:
@@ -99,13 +100,11 @@ def error_detail(exc: BaseException) -> str:
 
 async def billed_call(
     hub: Hub,
-    principal: Principal,
+    caller: Caller,
     route: Route,
     *,
     endpoint: str,
     reserve_nanos: int,
-    session_id: str | None,
-    client_ip: str | None,
     request_content: Any,
     call: Callable[[], Awaitable[T]],
     cost: Callable[[T], int],
@@ -113,15 +112,7 @@ async def billed_call(
 ) -> Billed[T]:
     """Reserves, runs `call`, settles exactly once (cost 0 and status error when it failed)."""
     started = time.perf_counter()
-    res = await billing.reserve(
-        hub,
-        user_id=principal.user_id,
-        api_key_id=principal.api_key_id,
-        amount_nanos=reserve_nanos,
-        byok=route.byok,
-        session_id=session_id,
-        client_ip=client_ip,
-    )
+    res = await billing.reserve_for(hub, caller, route, reserve_nanos)
 
     def outcome(status: str, cost_nanos: int, **extra: Any) -> billing.Outcome:
         return billing.Outcome(
@@ -145,11 +136,6 @@ async def billed_call(
         billing.settle(hub, res, outcome("success", amount, response_content=response_content(result)))
     )
     return Billed(res.request_id, route.provider, route.model, result, charge, (time.perf_counter() - started) * 1000)
-
-
-def session_of(metadata: Mapping[str, str], extra: dict[str, Any]) -> str | None:
-    value = metadata.get("x-session-id") or extra.pop("session_id", None)
-    return str(value) if value else None
 
 
 # ---------------------------------------------------------------------------------------------- images
@@ -179,26 +165,15 @@ def required_text(fields: dict[str, Any], name: str = "prompt") -> str:
     return value
 
 
-async def generate_images(
-    hub: Hub,
-    principal: Principal,
-    *,
-    fields: dict[str, Any],
-    extra: dict[str, Any],
-    provider: str | None,
-    model: str | None,
-    byok_key: str | None,
-    session_id: str | None,
-    client_ip: str | None,
-) -> Billed[list[GeneratedImage]]:
+async def generate_images(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Billed[list[GeneratedImage]]:
     """`fields` are the ImageRequest fields the caller set (snake_case), without provider/model/key/extra."""
     prompt = required_text(fields)
     n = fields.get("n", 1)
     if not isinstance(n, int) or n < 1:
         raise ValidationFailed.single(["body", "n"], "n must be a positive integer")
-    route = route_media(hub, provider, model, "image_generation", byok_key)
+    route = route_media(hub, caller, "image_generation")
     adapter = adapter_for(route, "image generation")
-    call = adapter.prepare_images(route.provider, route.model, prompt, n, fields, extra)
+    call = adapter.prepare_images(route.provider, route.model, prompt, n, fields, caller.extra)
 
     def cost(images: list[GeneratedImage]) -> int:
         units = [
@@ -210,12 +185,10 @@ async def generate_images(
     unit = priced(lambda: image_price(route.entry, call.price_size, call.price_quality), route)
     billed = await billed_call(
         hub,
-        principal,
+        caller,
         route,
         endpoint="image",
         reserve_nanos=math.ceil(call.n * unit * pricing.NANOS_PER_USD),
-        session_id=session_id,
-        client_ip=client_ip,
         request_content={"prompt": prompt, "n": call.n, "size": call.price_size, "quality": call.price_quality},
         call=lambda: adapter.generate_images(hub.extras["http"], route.config, call, route.api_key),
         cost=cost,
@@ -242,33 +215,20 @@ def _speech_cost(entry: Mapping[str, Any], text: str) -> int:
     return pricing.token_cost_nanos(entry, tokens.count_text(text), 0)
 
 
-async def text_to_speech(
-    hub: Hub,
-    principal: Principal,
-    *,
-    fields: dict[str, Any],
-    extra: dict[str, Any],
-    provider: str | None,
-    model: str | None,
-    byok_key: str | None,
-    session_id: str | None,
-    client_ip: str | None,
-) -> Billed[Speech]:
+async def text_to_speech(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Billed[Speech]:
     text = required_text(fields, "input")
-    route = route_media(hub, provider, model, "text_to_speech", byok_key)
+    route = route_media(hub, caller, "text_to_speech")
     adapter = adapter_for(route, "text-to-speech")
     if not hasattr(adapter, "prepare_speech"):
         raise NotFound(f"Provider '{route.provider}' does not offer text-to-speech")
-    call = adapter.prepare_speech(route.model, text, fields, extra)
+    call = adapter.prepare_speech(route.model, text, fields, caller.extra)
     amount = priced(lambda: _speech_cost(route.entry, text), route)
     billed = await billed_call(
         hub,
-        principal,
+        caller,
         route,
         endpoint="tts",
         reserve_nanos=amount,
-        session_id=session_id,
-        client_ip=client_ip,
         request_content={"input": text, "voice": call.body.get("voice")},
         call=lambda: adapter.speech(hub.extras["http"], route.config, call, route.api_key),
         cost=lambda _speech: amount,
@@ -366,24 +326,16 @@ def transcription_fields(form: Form, kind: str) -> dict[str, Any]:
     return fields
 
 
-async def transcribe(
-    hub: Hub,
-    principal: Principal,
-    *,
-    kind: str,
-    form: Form,
-    session_id: str | None,
-    client_ip: str | None,
-) -> Billed[Transcript]:
-    """`kind` is "transcriptions" (endpoint "stt") or "translations" (endpoint "translation")."""
+async def transcribe(hub: Hub, caller: Caller, *, kind: str, form: Form) -> Billed[Transcript]:
+    """`kind` is "transcriptions" (endpoint "stt") or "translations" (endpoint "translation"); the caller's
+    provider, model and key come from the same form."""
     upload = form.files.get("file")
     if upload is None:
         raise ValidationFailed.single(["body", "file"], "Field required", "missing")
     if not upload.data:
         raise ValidationFailed.single(["body", "file"], "The uploaded file is empty")
     fields = transcription_fields(form, kind)
-    byok_key = form.get("byok_api_key") or None
-    route = route_media(hub, form.get("provider") or None, form.get("model") or None, "speech_to_text", byok_key)
+    route = route_media(hub, caller, "speech_to_text")
     adapter = adapter_for(route, "speech-to-text")
     if not hasattr(adapter, "transcribe"):
         raise NotFound(f"Provider '{route.provider}' does not offer speech-to-text")
@@ -396,12 +348,10 @@ async def transcribe(
     filename = upload.filename or "audio"
     billed = await billed_call(
         hub,
-        principal,
+        caller,
         route,
         endpoint="stt" if kind == "transcriptions" else "translation",
         reserve_nanos=priced(lambda: pricing.minutes_cost_nanos(route.entry, max(most, likely)), route),
-        session_id=session_id,
-        client_ip=client_ip,
         request_content={"filename": filename, "bytes": len(upload.data), "response_format": call.response_format},
         call=lambda: adapter.transcribe(
             hub.extras["http"],

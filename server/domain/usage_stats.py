@@ -10,6 +10,7 @@ tests and the benchmark use it after inserting records directly).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -17,13 +18,16 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, User
 from server.domain import clock
+from server.domain.validation import Checker
 from server.errors import ValidationFailed
 from server.hub import Hub
 
 DEFAULT_DAYS = 30
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_DAYS = 3660
 
 
@@ -57,7 +61,7 @@ def parse_day(value: str | None, field_name: str, location: str = "query") -> da
     if value is None or value == "":
         return None
     try:
-        if len(value) != 10:
+        if not _DAY.fullmatch(value):  # fromisoformat alone also takes 20260131 and 2026-W05-6
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
@@ -66,14 +70,37 @@ def parse_day(value: str | None, field_name: str, location: str = "query") -> da
         ) from None
 
 
-def date_range(start_s: str | None, end_s: str | None) -> tuple[date, date]:
-    """Inclusive UTC day range; defaults to the last 30 days."""
-    end = parse_day(end_s, "end_date") or clock.now().date()
-    start = parse_day(start_s, "start_date") or end - timedelta(days=DEFAULT_DAYS - 1)
+def day_range(
+    checker: Checker, start_s: str | None, end_s: str | None, *, all_time: bool = False
+) -> tuple[date | None, date | None]:
+    """Inclusive UTC days, problems added to `checker`. Neither given: the last 30 days up to today (or all
+    time, (None, None), when `all_time`); only start_date: up to today; only end_date: the 30 days before it."""
+    start = end = None
+    try:
+        start = parse_day(start_s, "start_date")
+    except ValidationFailed as exc:
+        checker.errors += exc.errors
+    try:
+        end = parse_day(end_s, "end_date")
+    except ValidationFailed as exc:
+        checker.errors += exc.errors
+    if checker.errors or (start is None and end is None and all_time):
+        return None, None
+    today = clock.now().date()
+    end = end or max(today, start or today)
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
-        raise ValidationFailed.single(["query", "start_date"], "start_date must not be after end_date")
-    if (end - start).days > MAX_DAYS:
-        raise ValidationFailed.single(["query", "start_date"], f"Range is limited to {MAX_DAYS} days")
+        checker.add(["query", "start_date"], "start_date must not be after end_date")
+    elif (end - start).days >= MAX_DAYS:
+        checker.add(["query", "start_date"], f"The range is limited to {MAX_DAYS} days")
+    return start, end
+
+
+def date_range(start_s: str | None, end_s: str | None) -> tuple[date, date]:
+    """day_range, raising 422 with every problem."""
+    checker = Checker()
+    start, end = day_range(checker, start_s, end_s)
+    checker.done()
     return start, end
 
 
@@ -190,6 +217,16 @@ def rollup_rebuild_sql(dialect: str, user_id: int | None = None) -> list[str]:
     ]
 
 
+async def snapshot(session: AsyncSession) -> None:
+    """Makes the session's reads one consistent snapshot, so that the numbers of one answer agree with each
+    other even while requests settle: PostgreSQL REPEATABLE READ; on SQLite an explicit (deferred) BEGIN,
+    whose snapshot is taken at the first read (the driver would otherwise read each statement afresh)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    elif session.bind.dialect.name == "sqlite":
+        await (await session.connection()).exec_driver_sql("BEGIN")
+
+
 # --- /user/usage ------------------------------------------------------------------------------------------
 
 
@@ -217,6 +254,7 @@ async def summarize(hub: Hub, user_id: int, start_s: str | None, end_s: str | No
         .group_by(UsageDaily.provider, UsageDaily.model)
     )
     async with hub.sessions() as session:
+        await snapshot(session)
         balance = (await session.execute(select(User.balance_nanos).where(User.id == user_id))).scalar() or 0
         days = (await session.execute(by_day)).all()
         endpoints = (await session.execute(by_endpoint)).all()

@@ -35,6 +35,7 @@ from server.catalog import pricing
 from server.db.models import CreditHold, UsageRecord, VideoJob
 from server.domain import billing, clock, media
 from server.domain.auth import Principal
+from server.domain.caller import Caller
 from server.errors import Conflict, HubError, NotFound, ValidationFailed
 from server.hub import Hub
 from server.providers import registry
@@ -73,51 +74,36 @@ def _positive(fields: dict[str, Any], name: str) -> None:
         raise ValidationFailed.single(["body", name], f"{name} must be a positive integer")
 
 
-async def create_job(
-    hub: Hub,
-    principal: Principal,
-    *,
-    fields: dict[str, Any],
-    extra: dict[str, Any],
-    provider: str | None,
-    model: str | None,
-    byok_key: str | None,
-    session_id: str | None,
-    client_ip: str | None,
-) -> VideoJob:
+async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> VideoJob:
     """Validates, reserves, stores and submits a job; returns it (queued or processing)."""
     prompt = media.required_text(fields)
     _positive(fields, "duration")
     _positive(fields, "n")
-    route = media.route_media(hub, provider, model, "video_generation", byok_key)
+    route = media.route_media(hub, caller, "video_generation")
     adapter = media.adapter_for(route, "video generation")
-    call = adapter.prepare_video(route.provider, route.model, prompt, fields, extra)
+    call = adapter.prepare_video(route.provider, route.model, prompt, fields, caller.extra)
     amount = media.priced(
         lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
     )
     job_id = new_job_id()
-    res = await billing.reserve(
-        hub,
-        user_id=principal.user_id,
-        api_key_id=principal.api_key_id,
-        amount_nanos=amount,
-        byok=route.byok,
-        session_id=session_id,
-        client_ip=client_ip,
-        request_id=job_id,
-    )
+    res = await billing.reserve_for(hub, caller, route, amount, request_id=job_id)
     now = clock.now()
     row = {
         "id": job_id,
-        "user_id": principal.user_id,
-        "api_key_id": principal.api_key_id,
+        "user_id": caller.principal.user_id,
+        "api_key_id": caller.principal.api_key_id,
         "provider": route.provider,
         "model": route.model,
         "prompt": prompt,
         "status": "queued",
         "progress": 0,
         "provider_job_id": None,
-        "params": {**call.summary, "price_size": call.price_size, "session_id": session_id, "client_ip": client_ip},
+        "params": {
+            **call.summary,
+            "price_size": call.price_size,
+            "session_id": caller.session_id,
+            "client_ip": caller.client_ip,
+        },
         "result": None,
         "error": None,
         "reserved_nanos": res.amount_nanos,

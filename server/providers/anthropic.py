@@ -23,7 +23,7 @@ from server.providers.base import (
     TokenCounts,
 )
 from server.providers.http import event_json, open_sse, post_json, stream_ended_early
-from server.providers.openai_format import content_text, merge_extra
+from server.providers.openai_format import content_text, count_of, merge_extra
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096  # only when the caller gave none: the API refuses requests without max_tokens
@@ -82,15 +82,10 @@ def parse_usage(usage: Any) -> TokenCounts | None:
     """Anthropic counts cache reads and writes apart from input_tokens; ours include them (like OpenAI's)."""
     if not isinstance(usage, dict):
         return None
-
-    def num(key: str) -> int:
-        value = usage.get(key)
-        return value if isinstance(value, int) else 0
-
-    cached = num("cache_read_input_tokens")
+    cached = count_of(usage, "cache_read_input_tokens")
     return TokenCounts(
-        input_tokens=num("input_tokens") + cached + num("cache_creation_input_tokens"),
-        output_tokens=num("output_tokens"),
+        input_tokens=count_of(usage, "input_tokens") + cached + count_of(usage, "cache_creation_input_tokens"),
+        output_tokens=count_of(usage, "output_tokens"),
         cached_tokens=cached,
     )
 

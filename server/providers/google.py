@@ -24,7 +24,7 @@ from server.providers.base import (
     TokenCounts,
 )
 from server.providers.http import event_json, open_sse, post_json, stream_ended_early
-from server.providers.openai_format import content_text, merge_extra
+from server.providers.openai_format import content_text, count_of, merge_extra
 
 _RESERVED = frozenset({"model", "contents", "stream"})
 
@@ -87,16 +87,11 @@ def parse_usage(meta: Any) -> TokenCounts | None:
     """usageMetadata → TokenCounts; output includes thinking tokens (like OpenAI's completion_tokens)."""
     if not isinstance(meta, dict):
         return None
-
-    def num(key: str) -> int:
-        value = meta.get(key)
-        return value if isinstance(value, int) else 0
-
-    thoughts = num("thoughtsTokenCount")
+    thoughts = count_of(meta, "thoughtsTokenCount")
     return TokenCounts(
-        input_tokens=num("promptTokenCount"),
-        output_tokens=num("candidatesTokenCount") + thoughts,
-        cached_tokens=num("cachedContentTokenCount"),
+        input_tokens=count_of(meta, "promptTokenCount"),
+        output_tokens=count_of(meta, "candidatesTokenCount") + thoughts,
+        cached_tokens=count_of(meta, "cachedContentTokenCount"),
         reasoning_tokens=thoughts,
     )
 

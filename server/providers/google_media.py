@@ -21,7 +21,7 @@ import httpx
 from server.errors import BadRequest, UpstreamError
 from server.providers.base import ProviderConfig
 from server.providers.google import headers, model_url
-from server.providers.http import post_json
+from server.providers.http import get_json, post_json
 from server.providers.openai_media import (
     GeneratedImage,
     ImageCall,
@@ -31,7 +31,6 @@ from server.providers.openai_media import (
     choice,
     content_info,
     data_url,
-    get_json,
     int_range,
     invalid,
 )

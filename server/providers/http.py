@@ -193,6 +193,31 @@ def _json_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {**headers, "content-type": "application/json"}
 
 
+async def send_checked(
+    client: httpx.AsyncClient, provider: str, send: Callable[[], Awaitable[httpx.Response]], *, byok: bool = False
+) -> httpx.Response:
+    """Runs `send` with retries; a transport failure or an error status becomes a `HubError`. Every call that
+    is not a stream goes through here, so all of them share one error mapping and one retry policy."""
+
+    async def once() -> httpx.Response:
+        try:
+            response = await send()
+        except httpx.HTTPError as exc:
+            raise error_from_exception(provider, exc) from exc
+        if response.status_code >= 400:
+            raise error_from_status(provider, response.status_code, response.content, byok=byok)
+        return response
+
+    return await with_retries(client, provider, once)
+
+
+def _json_answer(provider: str, response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        raise UpstreamError(provider, 502, "the provider answered with invalid JSON") from None
+
+
 async def post_json(
     client: httpx.AsyncClient,
     provider: str,
@@ -203,20 +228,21 @@ async def post_json(
     byok: bool = False,
 ) -> Any:
     """POSTs a JSON body and returns the JSON answer, with retries; every failure is a `HubError`."""
+    response = await send_checked(
+        client,
+        provider,
+        lambda: client.post(url, headers=_json_headers(headers), content=orjson.dumps(body)),
+        byok=byok,
+    )
+    return _json_answer(provider, response)
 
-    async def once() -> Any:
-        try:
-            response = await client.post(url, headers=_json_headers(headers), content=orjson.dumps(body))
-        except httpx.HTTPError as exc:
-            raise error_from_exception(provider, exc) from exc
-        if response.status_code >= 400:
-            raise error_from_status(provider, response.status_code, response.content, byok=byok)
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(provider, 502, "the provider answered with invalid JSON") from None
 
-    return await with_retries(client, provider, once)
+async def get_json(
+    client: httpx.AsyncClient, provider: str, url: str, headers: Mapping[str, str], *, byok: bool
+) -> Any:
+    """GETs a JSON document, with the same retries and error mapping as post_json."""
+    response = await send_checked(client, provider, lambda: client.get(url, headers=headers), byok=byok)
+    return _json_answer(provider, response)
 
 
 @asynccontextmanager

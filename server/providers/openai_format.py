@@ -61,7 +61,9 @@ def merge_extra(body: dict[str, Any], extra: dict[str, Any], reserved: frozenset
     return merged
 
 
-def _int(value: Any) -> int:
+def count_of(usage: dict[str, Any], key: str) -> int:
+    """One counter of a provider's usage object: 0 when absent or not an integer (every adapter reads so)."""
+    value = usage.get(key)
     return value if isinstance(value, int) else 0
 
 
@@ -100,11 +102,11 @@ def parse_usage(usage: Any) -> TokenCounts | None:
     prompt_details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
     return TokenCounts(
-        input_tokens=_int(usage.get("prompt_tokens")),
-        output_tokens=_int(usage.get("completion_tokens")),
+        input_tokens=count_of(usage, "prompt_tokens"),
+        output_tokens=count_of(usage, "completion_tokens"),
         # DeepSeek reports cache hits as prompt_cache_hit_tokens
-        cached_tokens=_int(prompt_details.get("cached_tokens")) or _int(usage.get("prompt_cache_hit_tokens")),
-        reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
+        cached_tokens=count_of(prompt_details, "cached_tokens") or count_of(usage, "prompt_cache_hit_tokens"),
+        reasoning_tokens=count_of(completion_details, "reasoning_tokens"),
     )
 
 
@@ -153,7 +155,7 @@ def parse_embeddings(data: dict[str, Any]) -> EmbeddingResult:
     """Vectors in input order (the API gives each an `index`), plus prompt-token usage."""
     items = sorted(data.get("data") or [], key=lambda item: item.get("index", 0))
     usage = data.get("usage")
-    counts = TokenCounts(input_tokens=_int(usage.get("prompt_tokens"))) if isinstance(usage, dict) else None
+    counts = TokenCounts(input_tokens=count_of(usage, "prompt_tokens")) if isinstance(usage, dict) else None
     return EmbeddingResult(vectors=[item["embedding"] for item in items], usage=counts)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ import orjson
 
 from server.errors import UpstreamError, ValidationFailed
 from server.providers.base import ProviderConfig
-from server.providers.http import error_from_exception, error_from_status, post_json, with_retries
+from server.providers.http import error_from_exception, error_from_status, get_json, post_json, send_checked
 from server.providers.openai_format import headers, merge_extra
 
 # ---------------------------------------------------------------------------------------------- neutral types
@@ -324,32 +324,14 @@ def prepare_speech(model: str, text: str, fields: Mapping[str, Any], extra: dict
     return SpeechCall(merge_extra(body, extra, frozenset({"model", "input"})), fmt)
 
 
-async def _post_raw(
-    client: httpx.AsyncClient, provider: str, url: str, send: Callable[[], Awaitable[httpx.Response]], byok: bool
-) -> httpx.Response:
-    """Like post_json, for answers that are not JSON (audio, text): retries and the one error mapping."""
-
-    async def once() -> httpx.Response:
-        try:
-            response = await send()
-        except httpx.HTTPError as exc:
-            raise error_from_exception(provider, exc) from exc
-        if response.status_code >= 400:
-            raise error_from_status(provider, response.status_code, response.content, byok=byok)
-        return response
-
-    return await with_retries(client, provider, once)
-
-
 async def speech(client: httpx.AsyncClient, cfg: ProviderConfig, call: SpeechCall, api_key: str) -> Speech:
     url = f"{cfg.base_url}/audio/speech"
     json_headers = {**headers(api_key), "content-type": "application/json"}
-    response = await _post_raw(
+    response = await send_checked(
         client,
         cfg.id,
-        url,
         lambda: client.post(url, headers=json_headers, content=orjson.dumps(call.body)),
-        api_key != cfg.api_key,
+        byok=api_key != cfg.api_key,
     )
     if not response.content:
         raise UpstreamError(cfg.id, 502, "the provider returned no audio")
@@ -430,12 +412,11 @@ async def transcribe(
 ) -> Transcript:
     """POSTs the audio (filename, bytes, content type) as multipart; the answer in the requested format."""
     url = f"{cfg.base_url}/audio/{call.kind}"
-    response = await _post_raw(
+    response = await send_checked(
         client,
         cfg.id,
-        url,
         lambda: client.post(url, headers=headers(api_key), data=_form_dict(call.fields), files={"file": upload}),
-        api_key != cfg.api_key,
+        byok=api_key != cfg.api_key,
     )
     return parse_transcript(response.content, call.response_format, cfg.id)
 
@@ -528,24 +509,6 @@ def _sora_state(video: dict[str, Any]) -> VideoPoll:
     except (TypeError, ValueError):
         per_video = None
     return VideoPoll(status, progress, _sora_error(video) if status == "failed" else None, seconds=per_video)
-
-
-async def get_json(client: httpx.AsyncClient, provider: str, url: str, send_headers: dict, *, byok: bool) -> Any:
-    """GET a JSON document, with the shared retries and error mapping."""
-
-    async def once() -> Any:
-        try:
-            response = await client.get(url, headers=send_headers)
-        except httpx.HTTPError as exc:
-            raise error_from_exception(provider, exc) from exc
-        if response.status_code >= 400:
-            raise error_from_status(provider, response.status_code, response.content, byok=byok)
-        try:
-            return orjson.loads(response.content)
-        except orjson.JSONDecodeError:
-            raise UpstreamError(provider, 502, "the provider answered with invalid JSON") from None
-
-    return await with_retries(client, provider, once)
 
 
 async def content_info(

@@ -9,23 +9,14 @@ from indoxhub.v1 import audio_pb2, audio_pb2_grpc
 from server.domain import media
 from server.domain.multipart import parse_form
 from server.hub import Hub
-from server.rpc import client_ip, metadata_of, unary
-from server.services.images import media_usage, request_fields
-from server.services.messages import opt, struct_dict, struct_value
+from server.rpc import unary
+from server.services.caller import caller_from, caller_of
+from server.services.media_shared import media_response, request_fields
+from server.services.messages import struct_value
 
 
 def _response(billed: media.Billed, data: dict, message: str) -> audio_pb2.AudioResponse:
-    return audio_pb2.AudioResponse(
-        request_id=billed.request_id,
-        created_at=billed.created_at,
-        duration_ms=round(billed.duration_ms, 3),
-        provider=billed.provider,
-        model=billed.model,
-        success=True,
-        message=message,
-        usage=media_usage(billed),
-        data=struct_value(data),
-    )
+    return media_response(audio_pb2.AudioResponse, billed, message, struct_value(data))
 
 
 class AudioServicer(audio_pb2_grpc.AudioServiceServicer):
@@ -34,18 +25,8 @@ class AudioServicer(audio_pb2_grpc.AudioServiceServicer):
 
     @unary()
     async def CreateTextToSpeech(self, request, context, principal):
-        extra = struct_dict(request, "additional_params")
-        billed = await media.text_to_speech(
-            self.hub,
-            principal,
-            fields=request_fields(request),
-            extra=extra,
-            provider=opt(request, "provider"),
-            model=opt(request, "model"),
-            byok_key=opt(request, "byok_api_key"),
-            session_id=media.session_of(metadata_of(context), extra),
-            client_ip=client_ip(context),
-        )
+        caller = caller_of(request, context, principal)
+        billed = await media.text_to_speech(self.hub, caller, fields=request_fields(request))
         speech = billed.result
         data = {
             "audio": base64.b64encode(speech.audio).decode("ascii"),
@@ -58,14 +39,14 @@ class AudioServicer(audio_pb2_grpc.AudioServiceServicer):
 
     async def _transcribe(self, request, context, principal, kind: str) -> audio_pb2.AudioResponse:
         form = parse_form(request.content_type, request.data, max_file_bytes=self.hub.settings.max_body_bytes)
-        billed = await media.transcribe(
-            self.hub,
+        caller = caller_from(  # an upload names its provider, model and key in form fields
+            context,
             principal,
-            kind=kind,
-            form=form,
-            session_id=media.session_of(metadata_of(context), {}),
-            client_ip=client_ip(context),
+            provider=form.get("provider") or None,
+            model=form.get("model") or None,
+            byok_key=form.get("byok_api_key") or None,
         )
+        billed = await media.transcribe(self.hub, caller, kind=kind, form=form)
         done = "Audio transcribed" if kind == "transcriptions" else "Audio translated to English"
         return _response(billed, media.transcript_data(billed.result), done)
 

@@ -7,8 +7,9 @@ from indoxhub.v1 import embeddings_pb2, embeddings_pb2_grpc
 from server.domain import clock, embeddings
 from server.domain.money import nanos_to_usd
 from server.hub import Hub
-from server.rpc import client_ip, metadata_of, unary
-from server.services.messages import list_value, opt, struct_dict, value_py
+from server.rpc import unary
+from server.services.caller import caller_of
+from server.services.messages import list_value, value_py
 
 
 class EmbeddingsServicer(embeddings_pb2_grpc.EmbeddingsServiceServicer):
@@ -17,19 +18,8 @@ class EmbeddingsServicer(embeddings_pb2_grpc.EmbeddingsServiceServicer):
 
     @unary()
     async def CreateEmbedding(self, request, context, principal):
-        extra = struct_dict(request, "additional_params")
-        session_id = metadata_of(context).get("x-session-id") or extra.pop("session_id", None)
-        done = await embeddings.embed(
-            self.hub,
-            principal,
-            text=value_py(request, "text"),
-            provider=opt(request, "provider"),
-            model=opt(request, "model"),
-            extra=extra,
-            byok_key=opt(request, "byok_api_key"),
-            session_id=str(session_id) if session_id else None,
-            client_ip=client_ip(context),
-        )
+        caller = caller_of(request, context, principal)
+        done = await embeddings.embed(self.hub, caller, text=value_py(request, "text"))
         return embeddings_pb2.EmbeddingResponse(
             request_id=done.request_id,
             created_at=clock.iso(clock.now()),

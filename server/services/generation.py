@@ -15,8 +15,9 @@ from server.domain.validation import Checker, check_messages, check_sampling
 from server.errors import NotFound
 from server.hub import Hub
 from server.providers.base import ChatParams
-from server.rpc import client_ip, metadata_of, streaming, unary
-from server.services.messages import opt, struct_dict, to_message, value_py
+from server.rpc import streaming, unary
+from server.services.caller import caller_of
+from server.services.messages import opt, to_message, value_py
 
 SSE_DONE = b"data: [DONE]\n\n"
 
@@ -25,9 +26,8 @@ def _sse(event: dict[str, Any]) -> httpbody_pb2.HttpBody:
     return httpbody_pb2.HttpBody(content_type="text/event-stream", data=b"data: " + orjson.dumps(event) + b"\n\n")
 
 
-def _params(request, messages: list[dict[str, Any]]) -> tuple[ChatParams, dict[str, Any]]:
-    extra = struct_dict(request, "additional_params")
-    params = ChatParams(
+def _params(request, messages: list[dict[str, Any]], extra: dict[str, Any]) -> ChatParams:
+    return ChatParams(
         model="",
         messages=messages,
         temperature=opt(request, "temperature"),
@@ -37,7 +37,6 @@ def _params(request, messages: list[dict[str, Any]]) -> tuple[ChatParams, dict[s
         presence_penalty=opt(request, "presence_penalty"),
         extra=extra,
     )
-    return params, extra
 
 
 class _Generation:
@@ -63,19 +62,9 @@ class _Generation:
             opt(request, "presence_penalty"),
         )
         checker.done()
-        params, extra = _params(request, messages)
-        session_id = metadata_of(context).get("x-session-id") or extra.pop("session_id", None)
-        return await inference.prepare(
-            self.hub,
-            principal,
-            endpoint=self.endpoint,
-            provider=opt(request, "provider"),
-            model=opt(request, "model"),
-            params=params,
-            byok_key=opt(request, "byok_api_key"),
-            session_id=str(session_id) if session_id else None,
-            client_ip=client_ip(context),
-        )
+        caller = caller_of(request, context, principal)
+        params = _params(request, messages, caller.extra)
+        return await inference.prepare(self.hub, caller, endpoint=self.endpoint, params=params)
 
     async def rest(self, request, context, principal: Principal):
         call = await self.prepare(request, context, principal)

@@ -7,12 +7,13 @@ from typing import Any
 from indoxhub.v1 import common_pb2, videos_pb2, videos_pb2_grpc
 
 from server.db.models import VideoJob
-from server.domain import clock, media, videos
+from server.domain import clock, videos
 from server.domain.money import nanos_to_usd
 from server.hub import Hub
-from server.rpc import client_ip, metadata_of, unary
-from server.services.images import request_fields
-from server.services.messages import opt, struct_dict, struct_value
+from server.rpc import unary
+from server.services.caller import caller_of
+from server.services.media_shared import request_fields
+from server.services.messages import opt, struct_value
 
 
 def job_message(job: VideoJob) -> videos_pb2.VideoJob:
@@ -49,18 +50,8 @@ class VideosServicer(videos_pb2_grpc.VideosServiceServicer):
 
     @unary()
     async def CreateVideo(self, request, context, principal):
-        extra = struct_dict(request, "additional_params")
-        job = await videos.create_job(
-            self.hub,
-            principal,
-            fields=request_fields(request),
-            extra=extra,
-            provider=opt(request, "provider"),
-            model=opt(request, "model"),
-            byok_key=opt(request, "byok_api_key"),
-            session_id=media.session_of(metadata_of(context), extra),
-            client_ip=client_ip(context),
-        )
+        caller = caller_of(request, context, principal)
+        job = await videos.create_job(self.hub, caller, fields=request_fields(request))
         data = {
             "job_id": job.id,
             "is_async": True,
@@ -68,17 +59,18 @@ class VideosServicer(videos_pb2_grpc.VideosServiceServicer):
             "progress": job.progress or 0,
             "status_url": f"/api/v1/videos/jobs/{job.id}",
         }
+        elapsed_ms = round(max(0.0, (clock.now() - clock.as_utc(job.created_at)).total_seconds() * 1000), 3)
         return videos_pb2.VideoResponse(
             request_id=job.id,
             created_at=clock.iso(job.created_at),
-            duration_ms=round(max(0.0, (clock.now() - clock.as_utc(job.created_at)).total_seconds() * 1000), 3),
+            duration_ms=elapsed_ms,
             provider=job.provider,
             model=job.model,
             success=True,
             message="Video generation started: poll the job for its status",
             usage=common_pb2.Usage(
                 cost=nanos_to_usd(job.reserved_nanos),
-                latency=round(max(0.0, (clock.now() - clock.as_utc(job.created_at)).total_seconds() * 1000), 3),
+                latency=elapsed_ms,
                 timestamp=clock.iso(job.created_at),
                 request_count=1,
                 cost_breakdown=struct_value({"reserved": nanos_to_usd(job.reserved_nanos), **_summary(job)}),

@@ -49,7 +49,7 @@ async def world(request):
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='hub-analytics-')) / 'hub.db'}"
     else:
-        url = os.environ["HUB_TEST_POSTGRES_URL"]
+        url = await _fresh_postgres_database()
     await _to_thread(upgrade, url)
     hub = Hub.create(Settings(database_url=url, jwt_secret="x"))
     hub.extras["ledger"] = LedgerThread(url)
@@ -64,6 +64,20 @@ async def world(request):
     yield hub, users[0].id, users[1].id
     await hub.ledger.stop()
     await hub.engine.dispose()
+
+
+async def _fresh_postgres_database() -> str:
+    """A new database on the HUB_TEST_POSTGRES_URL server, so that parallel workers never share tables."""
+    import asyncpg
+
+    base = os.environ["HUB_TEST_POSTGRES_URL"]
+    name = "hub_analytics_" + uuid.uuid4().hex[:12]
+    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return base.rsplit("/", 1)[0] + "/" + name
 
 
 async def _to_thread(fn, *args):
@@ -356,3 +370,32 @@ def test_default_range_is_the_last_30_days_or_all_time_for_a_session() -> None:
     assert analytics.usage_query(1, session_id="abc").filters.start is None
     assert analytics.usage_query(1, session_id="abc", end_date="2026-01-31").filters.start == date(2026, 1, 2)
     assert analytics.usage_query(1, group_by="").group_by is None
+
+
+async def test_long_sessions_list_their_first_interactions_and_say_there_are_more(world, monkeypatch) -> None:
+    hub, user, _ = world
+    monkeypatch.setattr(analytics, "INTERACTIONS_PER_SESSION", 2)
+    f, limit, offset = analytics.session_query(user, start_date="2026-02-20", end_date="2026-03-10", session_id="s-a")
+    sessions, _ = await analytics.session_data(hub, f, limit, offset)
+    (s,) = sessions
+    assert s.agg.requests > 2 and len(s.interactions) == 2 and s.more
+    assert [i.created_at for i in s.interactions] == sorted(i.created_at for i in s.interactions)
+    assert clock.as_utc(s.interactions[0].created_at) == s.started_at
+
+
+async def test_one_answer_reads_one_snapshot(world) -> None:
+    """Numbers of one answer come from one snapshot: a request settling meanwhile shows in the next answer."""
+    hub, user, _ = world
+    count = select(text("count(*)")).select_from(UsageRecord).where(UsageRecord.user_id == user)
+    async with hub.sessions() as reader:
+        await usage_stats.snapshot(reader)
+        before = (await reader.execute(count)).scalar()
+        res = await billing.reserve(hub, user_id=user, api_key_id=None, amount_nanos=1, byok=False)
+        await billing.settle(hub, res, billing.Outcome(endpoint="chat", provider="openai", model="m", status="success"))
+        assert (await reader.execute(count)).scalar() == before
+    async with hub.sessions() as reader:
+        assert (await reader.execute(count)).scalar() == before + 1
+    async with hub.sessions() as s, s.begin():  # leave the records as the other tests expect them
+        await s.execute(text("DELETE FROM usage_records WHERE request_id = :r"), {"r": res.request_id})
+        for stmt in usage_stats.rollup_rebuild_sql(hub.engine.dialect.name):
+            await s.execute(text(stmt))

@@ -27,6 +27,7 @@ from server.db.migrate import upgrade
 from server.db.models import CreditHold, Transaction, UsageRecord, User, VideoJob
 from server.domain import billing, clock, media, videos
 from server.domain.auth import Principal
+from server.domain.caller import Caller
 from server.domain.multipart import UploadedFile, parse_form
 from server.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError, ValidationFailed
 from server.hub import Hub
@@ -526,17 +527,8 @@ async def state(hub: Hub, principal: Principal, job_id: str) -> tuple:
 
 
 async def start_job(hub: Hub, principal: Principal, prompt: str, byok: str | None = None) -> VideoJob:
-    return await videos.create_job(
-        hub,
-        principal,
-        fields={"prompt": prompt, "duration": 4},
-        extra={},
-        provider=None,
-        model="google/veo-3.1-fast-generate-preview",
-        byok_key=byok,
-        session_id=None,
-        client_ip=None,
-    )
+    caller = Caller(principal, model="google/veo-3.1-fast-generate-preview", byok_key=byok)
+    return await videos.create_job(hub, caller, fields={"prompt": prompt, "duration": 4})
 
 
 async def test_worker_completes_a_job_and_settles_once(hub):

@@ -16,19 +16,11 @@ depends_on = None
 
 # The latency percentile indexes (server.db.models), but for the day one, an expression index made below.
 WALK_INDEXES = {
-    "ix_usage_user_model_duration": ["user_id", "provider", "model", "duration_ms", "created_at", "endpoint"],
-    "ix_usage_user_provider_duration": ["user_id", "provider", "duration_ms", "created_at", "endpoint", "model"],
-    "ix_usage_user_endpoint_duration": ["user_id", "endpoint", "duration_ms", "created_at", "provider", "model"],
-    "ix_usage_user_ip_duration": ["user_id", "client_ip", "duration_ms", "created_at", "endpoint", "provider", "model"],
-    "ix_usage_user_session_duration": [
-        "user_id",
-        "session_id",
-        "duration_ms",
-        "created_at",
-        "endpoint",
-        "provider",
-        "model",
-    ],
+    "ix_usage_user_model_duration": ["user_id", "provider", "model", "duration_ms", "created_at"],
+    "ix_usage_user_provider_duration": ["user_id", "provider", "duration_ms", "created_at"],
+    "ix_usage_user_endpoint_duration": ["user_id", "endpoint", "duration_ms", "created_at"],
+    "ix_usage_user_ip_duration": ["user_id", "client_ip", "duration_ms", "created_at"],
+    "ix_usage_user_session_duration": ["user_id", "session_id", "duration_ms", "created_at"],
 }
 
 
