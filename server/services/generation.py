@@ -7,7 +7,8 @@ from typing import Any
 
 import orjson
 from google.api import httpbody_pb2
-from indoxhub.v1 import chat_pb2_grpc, completions_pb2_grpc, responses_pb2
+from google.protobuf.message import Message
+from indoxhub.v1 import chat_pb2_grpc, completions_pb2, completions_pb2_grpc, responses_pb2
 
 from server.domain import inference
 from server.domain.auth import Principal
@@ -43,6 +44,7 @@ class _Generation:
     """Shared by chat and completions: they differ only in how the request becomes messages."""
 
     endpoint = ""
+    response_type: type[Message]
 
     def __init__(self, hub: Hub):
         self.hub = hub
@@ -80,9 +82,10 @@ class _Generation:
                 yield _sse(event)
         yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
 
-    async def typed(self, request, context, principal: Principal) -> responses_pb2.ModelResponse:
+    async def typed(self, request, context, principal: Principal) -> Message:
+        """The unary answer as the service's typed response (ChatResponse or CompletionResponse)."""
         call = await self.prepare(request, context, principal)
-        return to_message(await inference.run_unary(self.hub, call), responses_pb2.ModelResponse)
+        return to_message(await inference.run_unary(self.hub, call), self.response_type)
 
     async def typed_stream(self, request, context, principal: Principal):
         call = await self.prepare(request, context, principal)
@@ -98,6 +101,7 @@ class _Generation:
 
 class ChatServicer(_Generation, chat_pb2_grpc.ChatServiceServicer):
     endpoint = "chat"
+    response_type = responses_pb2.ChatResponse
 
     def messages(self, request, checker: Checker) -> list[dict[str, Any]]:
         messages = [{"role": m.role, "content": value_py(m, "content")} for m in request.messages]
@@ -125,6 +129,7 @@ class ChatServicer(_Generation, chat_pb2_grpc.ChatServiceServicer):
 
 class CompletionsServicer(_Generation, completions_pb2_grpc.CompletionsServiceServicer):
     endpoint = "completion"
+    response_type = completions_pb2.CompletionResponse
 
     def messages(self, request, checker: Checker) -> list[dict[str, Any]]:
         if not request.prompt:

@@ -159,7 +159,7 @@ def test_typed_grpc_chat_unary_and_stream(gateway: Gateway, make_user) -> None:
     with grpc.insecure_channel(gateway.grpc_target) as channel:
         chat = chat_pb2_grpc.ChatServiceStub(channel)
         reply = chat.Chat(request, metadata=auth)
-        assert isinstance(reply, responses_pb2.ModelResponse)
+        assert isinstance(reply, responses_pb2.ChatResponse)
         assert "grpc typed" in reply.output[0].content[0].text and reply.usage.total_tokens > 0
         events = list(chat.StreamChat(request, metadata=auth))
         types = [e.type for e in events]
@@ -174,6 +174,8 @@ def test_typed_grpc_chat_unary_and_stream(gateway: Gateway, make_user) -> None:
             completions.StreamComplete(completions_pb2.CompletionRequest(prompt="typed prompt"), metadata=auth)
         )
         assert streamed[-1].response.status == "completed"
+        whole = completions.Complete(completions_pb2.CompletionRequest(prompt="typed whole"), metadata=auth)
+        assert isinstance(whole, completions_pb2.CompletionResponse) and "typed whole" in whole.data
         try:
             chat.Chat(chat_pb2.ChatRequest(), metadata=auth)
         except grpc.RpcError as err:

@@ -50,7 +50,7 @@ class ChatServiceStub:
         self.Chat = channel.unary_unary(
                 '/indoxhub.v1.ChatService/Chat',
                 request_serializer=indoxhub_dot_v1_dot_chat__pb2.ChatRequest.SerializeToString,
-                response_deserializer=indoxhub_dot_v1_dot_responses__pb2.ModelResponse.FromString,
+                response_deserializer=indoxhub_dot_v1_dot_responses__pb2.ChatResponse.FromString,
                 _registered_method=True)
         self.StreamChat = channel.unary_stream(
                 '/indoxhub.v1.ChatService/StreamChat',
@@ -107,7 +107,7 @@ def add_ChatServiceServicer_to_server(servicer, server):
             'Chat': grpc.unary_unary_rpc_method_handler(
                     servicer.Chat,
                     request_deserializer=indoxhub_dot_v1_dot_chat__pb2.ChatRequest.FromString,
-                    response_serializer=indoxhub_dot_v1_dot_responses__pb2.ModelResponse.SerializeToString,
+                    response_serializer=indoxhub_dot_v1_dot_responses__pb2.ChatResponse.SerializeToString,
             ),
             'StreamChat': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamChat,
@@ -196,7 +196,7 @@ class ChatService:
             target,
             '/indoxhub.v1.ChatService/Chat',
             indoxhub_dot_v1_dot_chat__pb2.ChatRequest.SerializeToString,
-            indoxhub_dot_v1_dot_responses__pb2.ModelResponse.FromString,
+            indoxhub_dot_v1_dot_responses__pb2.ChatResponse.FromString,
             options,
             channel_credentials,
             insecure,

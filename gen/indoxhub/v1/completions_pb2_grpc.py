@@ -50,7 +50,7 @@ class CompletionsServiceStub:
         self.Complete = channel.unary_unary(
                 '/indoxhub.v1.CompletionsService/Complete',
                 request_serializer=indoxhub_dot_v1_dot_completions__pb2.CompletionRequest.SerializeToString,
-                response_deserializer=indoxhub_dot_v1_dot_responses__pb2.ModelResponse.FromString,
+                response_deserializer=indoxhub_dot_v1_dot_completions__pb2.CompletionResponse.FromString,
                 _registered_method=True)
         self.StreamComplete = channel.unary_stream(
                 '/indoxhub.v1.CompletionsService/StreamComplete',
@@ -107,7 +107,7 @@ def add_CompletionsServiceServicer_to_server(servicer, server):
             'Complete': grpc.unary_unary_rpc_method_handler(
                     servicer.Complete,
                     request_deserializer=indoxhub_dot_v1_dot_completions__pb2.CompletionRequest.FromString,
-                    response_serializer=indoxhub_dot_v1_dot_responses__pb2.ModelResponse.SerializeToString,
+                    response_serializer=indoxhub_dot_v1_dot_completions__pb2.CompletionResponse.SerializeToString,
             ),
             'StreamComplete': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamComplete,
@@ -196,7 +196,7 @@ class CompletionsService:
             target,
             '/indoxhub.v1.CompletionsService/Complete',
             indoxhub_dot_v1_dot_completions__pb2.CompletionRequest.SerializeToString,
-            indoxhub_dot_v1_dot_responses__pb2.ModelResponse.FromString,
+            indoxhub_dot_v1_dot_completions__pb2.CompletionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,7 +59,7 @@ class ResponseUsage(_message.Message):
     cost: float
     def __init__(self, input_tokens: _Optional[int] = ..., input_tokens_details: _Optional[_Union[InputTokensDetails, _Mapping]] = ..., output_tokens: _Optional[int] = ..., output_tokens_details: _Optional[_Union[OutputTokensDetails, _Mapping]] = ..., total_tokens: _Optional[int] = ..., cost: _Optional[float] = ...) -> None: ...
 
-class ModelResponse(_message.Message):
+class ChatResponse(_message.Message):
     __slots__ = ("id", "object", "created_at", "model", "provider", "duration_ms", "output", "usage", "status", "request_id", "success", "finish_reason", "data", "message")
     ID_FIELD_NUMBER: _ClassVar[int]
     OBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -115,7 +115,7 @@ class StreamEvent(_message.Message):
     DELTA_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     type: str
-    response: ModelResponse
+    response: ChatResponse
     output_index: int
     item: OutputItem
     item_id: str
@@ -123,7 +123,7 @@ class StreamEvent(_message.Message):
     part: ContentPart
     delta: str
     error: StreamError
-    def __init__(self, type: _Optional[str] = ..., response: _Optional[_Union[ModelResponse, _Mapping]] = ..., output_index: _Optional[int] = ..., item: _Optional[_Union[OutputItem, _Mapping]] = ..., item_id: _Optional[str] = ..., content_index: _Optional[int] = ..., part: _Optional[_Union[ContentPart, _Mapping]] = ..., delta: _Optional[str] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    def __init__(self, type: _Optional[str] = ..., response: _Optional[_Union[ChatResponse, _Mapping]] = ..., output_index: _Optional[int] = ..., item: _Optional[_Union[OutputItem, _Mapping]] = ..., item_id: _Optional[str] = ..., content_index: _Optional[int] = ..., part: _Optional[_Union[ContentPart, _Mapping]] = ..., delta: _Optional[str] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
 
 class StopStreamResponse(_message.Message):
     __slots__ = ("success", "message", "stream_id")
