@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import os
 import tempfile
 import uuid
 import wave
@@ -35,6 +34,7 @@ from server.providers import google_media, openai_media
 from server.providers.base import ProviderConfig
 from server.providers.http import create_client
 from tests.fakes.providers import FakeProviders, fake_audio, fake_image_b64, fake_video_size
+from tests.postgres import database_kinds, fresh_database_url
 
 # ---------------------------------------------------------------------------------------------- helpers
 
@@ -479,16 +479,12 @@ async def test_video_jobs_against_the_fake(fake, client):
 # ---------------------------------------------------------------------------------------------- jobs + database
 
 
-def _urls() -> list[str]:
-    return ["sqlite", "postgresql"] if os.environ.get("HUB_TEST_POSTGRES_URL") else ["sqlite"]
-
-
-@pytest.fixture(scope="module", params=_urls())
+@pytest.fixture(scope="module", params=database_kinds())
 async def hub(request, fake) -> AsyncIterator[Hub]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='hub-media-')) / 'hub.db'}"
     else:
-        url = os.environ["HUB_TEST_POSTGRES_URL"]
+        url = await fresh_database_url()
     await asyncio.to_thread(upgrade, url)
     hub = Hub.create(Settings(database_url=url, jwt_secret="x", video_worker=False))
     hub.extras["ledger"] = LedgerThread(url)
