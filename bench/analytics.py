@@ -121,7 +121,7 @@ def _rows(user_id: int, count: int, now: datetime, seed: int):
 
 
 async def _make_users(url: str, count: int) -> list[tuple[int, str]]:
-    hub = Hub.create(Settings(database_url=url, jwt_secret="bench"))
+    hub = Hub.create(Settings(database_url=url, jwt_secret="b" * 32))
     made = []
     for i in range(count):
         user, key = await users.create_user(hub, f"bench{i}@example.com", credits_usd=1000)

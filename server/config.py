@@ -7,7 +7,10 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_JWT_SECRET = 32  # bytes: HS256 wants a key at least as long as its hash (RFC 7518, 3.2)
 
 
 class Settings(BaseSettings):
@@ -32,6 +35,13 @@ class Settings(BaseSettings):
     upstream_connect_timeout: float = 5.0
     upstream_read_timeout: float = 120.0
     max_body_bytes: int = 25 * 1024 * 1024
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_JWT_SECRET:
+            raise ValueError(f"HUB_JWT_SECRET must be at least {MIN_JWT_SECRET} bytes")
+        return value
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, else one generated once and kept beside the database."""

@@ -51,7 +51,7 @@ async def world(request):
     else:
         url = await _fresh_postgres_database()
     await _to_thread(upgrade, url)
-    hub = Hub.create(Settings(database_url=url, jwt_secret="x"))
+    hub = Hub.create(Settings(database_url=url, jwt_secret="x" * 32))
     hub.extras["ledger"] = LedgerThread(url)
     hub.ledger.start()
     async with hub.sessions() as s, s.begin():

@@ -54,3 +54,14 @@ def test_access_tokens_verify_and_reject_tampering_expiry_and_other_secrets() ->
     expired = access_tokens.issue(SECRET_A, user_id=7, api_key_id=42, ttl_seconds=-1)
     assert access_tokens.verify(SECRET_A, expired) is None
     assert access_tokens.verify(SECRET_A, "not-a-token") is None
+
+
+def test_short_jwt_secrets_are_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from server.config import Settings
+
+    with pytest.raises(ValidationError):
+        Settings(jwt_secret="too-short")
+    assert Settings(jwt_secret="k" * 32).resolved_jwt_secret() == "k" * 32

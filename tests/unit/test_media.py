@@ -486,7 +486,7 @@ async def hub(request, fake) -> AsyncIterator[Hub]:
     else:
         url = await fresh_database_url()
     await asyncio.to_thread(upgrade, url)
-    hub = Hub.create(Settings(database_url=url, jwt_secret="x", video_worker=False))
+    hub = Hub.create(Settings(database_url=url, jwt_secret="x" * 32, video_worker=False))
     hub.extras["ledger"] = LedgerThread(url)
     hub.ledger.start()
     hub.extras["catalog"] = load_catalog()
