@@ -48,6 +48,12 @@ function envoy_on_response(handle)
     detail = json_string(unescape_grpc_message(headers:get("grpc-message") or "Internal server error"))
   end
   local status = http_status or tostring(GRPC_TO_HTTP[grpc_status] or 500)
+  local message = headers:get("grpc-message") or ""
+  if http_status == nil and grpc_status == "8" and string.find(message, "larger than max", 1, true) then
+    -- a chunked upload (no content-length) over the server's message limit
+    status = "413"
+    detail = '"Request body too large: the limit is 25 MB"'
+  end
   local body = '{"detail":' .. detail .. '}'
 
   local buffer = handle:body(true)

@@ -50,7 +50,7 @@ from server.services.videos import VideosServicer
 
 log = logging.getLogger("hub")
 
-MAX_MESSAGE = 32 * 1024 * 1024  # above the 25 MB upload limit plus multipart framing
+FRAMING_ALLOWANCE = 1024 * 1024  # multipart boundaries and form fields around a 25 MB file
 
 
 def _services() -> list[tuple[object, str, type | None]]:
@@ -95,8 +95,8 @@ def settings_reuseport() -> bool:
 def build_server(hub: Hub) -> tuple[grpc.aio.Server, health.HealthServicer]:
     server = grpc.aio.server(
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE),
-            ("grpc.max_send_message_length", MAX_MESSAGE),
+            ("grpc.max_receive_message_length", hub.settings.max_body_bytes + FRAMING_ALLOWANCE),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
             ("grpc.max_concurrent_streams", 1024),
             ("grpc.so_reuseport", 1 if settings_reuseport() else 0),
         ]

@@ -139,5 +139,16 @@ def test_large_body_limit(rest: httpx.Client, make_user) -> None:
     r = rest.post("/user/api-keys", headers={**bearer(key), "Content-Type": "application/json"}, content=big)
     assert r.status_code == 413 and "25 MB" in r.json()["detail"]
 
+    def chunks():  # no content-length: the gRPC server's message limit answers
+        for _ in range(28):
+            yield b"x" * (1024 * 1024)
+
+    r = rest.post(
+        "/audio/stt/transcriptions",
+        headers={**bearer(key), "Content-Type": "multipart/form-data; boundary=zz"},
+        content=chunks(),
+    )
+    assert r.status_code == 413 and "25 MB" in r.json()["detail"]
+
 
 ROOT_IS_REPO = (ROOT / "proto").is_dir()
