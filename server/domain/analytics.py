@@ -418,15 +418,8 @@ async def _groups(session: AsyncSession, q: UsageQuery) -> tuple[list[Group], in
         order = list(columns)
     else:  # no session id / client IP: '' in the rollups, NULL in the records; both sort as ''
         order = [sums[0].desc(), *(func.coalesce(c, "") for c in columns)]
-    stmt = (
-        select(*columns, *sums, func.count().over())
-        .where(*where)
-        .group_by(*columns)
-        .order_by(*order)
-        .limit(q.limit)
-        .offset(q.offset)
-    )
-    rows = (await session.execute(stmt)).all()
+    stmt = select(*columns, *sums, func.count().over()).where(*where).group_by(*columns)
+    rows = (await session.execute(stmt.order_by(*order).limit(q.limit).offset(q.offset))).all()
     width = len(columns)
     # No session id / client IP is '' in the rollups, NULL in the records: None in the key either way.
     groups = [Group(tuple(v if v != "" else None for v in row[:width]), Agg.of(row[width : width + 6])) for row in rows]

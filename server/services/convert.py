@@ -55,5 +55,8 @@ def transaction_message(row: Transaction) -> user_pb2.TransactionItem:
     )
 
 
+INT32_MAX = 2**31 - 1  # TokenUsage counts are int32 (JSON numbers, not strings): saturate, never overflow
+
+
 def token_usage(inp: int, out: int) -> common_pb2.TokenUsage:
-    return common_pb2.TokenUsage(input=inp, output=out, total=inp + out)
+    return common_pb2.TokenUsage(input=min(inp, INT32_MAX), output=min(out, INT32_MAX), total=min(inp + out, INT32_MAX))
