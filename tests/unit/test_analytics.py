@@ -5,7 +5,6 @@ straightforward Python reference computed from the records themselves."""
 
 from __future__ import annotations
 
-import os
 import random
 import tempfile
 import uuid
@@ -23,6 +22,7 @@ from server.db.models import Transaction, UsageRecord, User
 from server.domain import analytics, billing, clock, usage_stats
 from server.errors import ValidationFailed
 from server.hub import Hub
+from tests.postgres import database_kinds, fresh_database_url
 
 DAY0 = datetime(2026, 3, 1, tzinfo=UTC)
 MODELS = [
@@ -36,20 +36,13 @@ MODELS = [
 ]
 
 
-def _urls() -> list[str]:
-    urls = ["sqlite"]
-    if os.environ.get("HUB_TEST_POSTGRES_URL"):
-        urls.append("postgresql")
-    return urls
-
-
-@pytest.fixture(scope="module", params=_urls())
+@pytest.fixture(scope="module", params=database_kinds())
 async def world(request):
     """A migrated database with two users whose usage went through reserve/settle over six UTC days."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp(prefix='hub-analytics-')) / 'hub.db'}"
     else:
-        url = await _fresh_postgres_database()
+        url = await fresh_database_url()
     await _to_thread(upgrade, url)
     hub = Hub.create(Settings(database_url=url, jwt_secret="x" * 32))
     hub.extras["ledger"] = LedgerThread(url)
@@ -64,20 +57,6 @@ async def world(request):
     yield hub, users[0].id, users[1].id
     await hub.ledger.stop()
     await hub.engine.dispose()
-
-
-async def _fresh_postgres_database() -> str:
-    """A new database on the HUB_TEST_POSTGRES_URL server, so that parallel workers never share tables."""
-    import asyncpg
-
-    base = os.environ["HUB_TEST_POSTGRES_URL"]
-    name = "hub_analytics_" + uuid.uuid4().hex[:12]
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://", 1))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.rsplit("/", 1)[0] + "/" + name
 
 
 async def _to_thread(fn, *args):
