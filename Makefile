@@ -47,7 +47,6 @@ fmt: setup
 	$(VENV)/bin/ruff check --fix .
 
 run: setup gen/indoxhub.pb
-	$(PY) -m server migrate
 	$(PY) -m server run
 
 # The storage tests also run on a throwaway PostgreSQL (installed from Debian's packages when missing).
