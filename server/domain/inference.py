@@ -155,33 +155,39 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
             first.result()
         except StopAsyncIteration:
             pass
-        except HubError as exc:
+        except Exception as exc:
+            if not isinstance(exc, HubError):
+                log.exception("stream %s failed before any output", rid)
+                exc = UpstreamError(call.route.provider, 502, f"stream failed: {type(exc).__name__}")
             await asyncio.shield(_settle_failure(hub, call, exc))
             settled = True
-            raise
+            raise exc from None
         yield responses.created_event(_partial_body(call, "in_progress", ""))
         yield responses.item_added_event(rid)
         yield responses.part_added_event(rid)
         error: BaseException | None = None
         stopped = False
         try:
-            async for item in _until_stopped(upstream, stop, first):
-                if item is None:
-                    stopped = True
-                    break
-                if isinstance(item, StreamEnd):
-                    state.end = item
-                    continue
-                if state.first_token_ms is None:
-                    state.first_token_ms = call.elapsed_ms()
-                if item.kind == "reasoning":
-                    if not state.reasoning:
-                        yield responses.reasoning_started_event(rid)
-                    state.reasoning.append(item.text)
-                    yield responses.reasoning_delta_event(rid, item.text)
-                else:
-                    state.text.append(item.text)
-                    yield responses.text_delta_event(rid, item.text)
+            # aclosing: a client leaving mid-stream closes the reader (cancelling its pending read) before
+            # the upstream response is closed below.
+            async with contextlib.aclosing(_until_stopped(upstream, stop, first)) as items:
+                async for item in items:
+                    if item is None:
+                        stopped = True
+                        break
+                    if isinstance(item, StreamEnd):
+                        state.end = item
+                        continue
+                    if state.first_token_ms is None:
+                        state.first_token_ms = call.elapsed_ms()
+                    if item.kind == "reasoning":
+                        if not state.reasoning:
+                            yield responses.reasoning_started_event(rid)
+                        state.reasoning.append(item.text)
+                        yield responses.reasoning_delta_event(rid, item.text)
+                    else:
+                        state.text.append(item.text)
+                        yield responses.text_delta_event(rid, item.text)
         except HubError as exc:
             error = exc
         except Exception as exc:
