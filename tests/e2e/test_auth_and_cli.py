@@ -122,10 +122,16 @@ def test_grpc_client_with_generated_stubs(gateway: Gateway) -> None:
 
 def test_server_reflection_and_health_are_served(gateway: Gateway) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
     with grpc.insecure_channel(gateway.grpc_target) as channel:
         status = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
         assert status.status == health_pb2.HealthCheckResponse.SERVING
+        replies = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
+        names = {s.name for reply in replies for s in reply.list_services_response.service}
+        assert {"indoxhub.v1.ChatService", "indoxhub.v1.AdminService", "grpc.health.v1.Health"} <= names
 
 
 def test_rest_cannot_reach_admin_service(gateway: Gateway) -> None:
