@@ -35,6 +35,8 @@ log = logging.getLogger("hub.ledger")
 
 T = TypeVar("T")
 MAX_BATCH = 256
+CHECKPOINT_IDLE_SECONDS = 0.5  # checkpoint when the ledger has been idle this long...
+CHECKPOINT_EVERY = 2000  # ...or after this many operations, so the WAL stays bounded under constant load
 _STOP = object()
 
 
@@ -50,7 +52,7 @@ class LedgerThread:
     def __init__(self, url: str):
         self.engine = create_sync_engine(sync_url(url), pool_size=1, max_overflow=0)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", sqlite_pragmas())
+            event.listen(self.engine, "connect", sqlite_pragmas(autocheckpoint=False))
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -63,7 +65,7 @@ class LedgerThread:
         self._thread.start()
         if self.engine.dialect.name == "sqlite":
             inline_engine = create_sync_engine(self.engine.url, pool_size=1, max_overflow=0)
-            event.listen(inline_engine, "connect", sqlite_pragmas(busy_timeout_ms=0))
+            event.listen(inline_engine, "connect", sqlite_pragmas(busy_timeout_ms=0, autocheckpoint=False))
             self._inline = inline_engine.connect()
 
     async def stop(self) -> None:
@@ -96,9 +98,19 @@ class LedgerThread:
             self._pending -= 1
 
     def _run(self) -> None:
+        sqlite = self.engine.dialect.name == "sqlite"
+        since_checkpoint = 0
         with self.engine.connect() as conn:
             while True:
-                first = self._queue.get()
+                try:
+                    first = self._queue.get(timeout=CHECKPOINT_IDLE_SECONDS if sqlite else None)
+                except queue.Empty:
+                    first = None
+                if sqlite and (first is None or since_checkpoint >= CHECKPOINT_EVERY):
+                    self._checkpoint(conn)
+                    since_checkpoint = 0
+                if first is None:
+                    continue
                 if first is _STOP:
                     return
                 batch = [first]
@@ -111,7 +123,16 @@ class LedgerThread:
                         self._queue.put(_STOP)
                         break
                     batch.append(item)
+                since_checkpoint += len(batch)
                 self._loop.call_soon_threadsafe(_deliver, self._execute(conn, batch))
+
+    def _checkpoint(self, conn: Connection) -> None:
+        """Copies the WAL into the database off the request path (the hot connections never do it)."""
+        try:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.commit()
+        except Exception:  # a skipped checkpoint is retried later
+            log.warning("WAL checkpoint failed", exc_info=True)
 
     def _execute(self, conn: Connection, batch: list) -> list[tuple[asyncio.Future, Any, BaseException | None]]:
         try:
