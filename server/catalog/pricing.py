@@ -26,6 +26,7 @@ import math
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from server.domain.money import NANOS_PER_USD, nanos_to_usd, usd_to_nanos
@@ -50,11 +51,17 @@ class PricingError(ValueError):
     """The model entry has no price for what was used (a catalog gap): never bill such usage as free."""
 
 
+@lru_cache(maxsize=4096)
+def _exact(value: int | float | str | Decimal) -> Fraction:
+    """Decimal text -> Fraction is the slow part of pricing a request; catalog prices repeat, so cache it."""
+    return Fraction(Decimal(str(value)))
+
+
 def _usd(value: Any, field: str, entry: Mapping[str, Any]) -> Fraction:
     """A catalog price as an exact fraction of a USD; bools and negatives are rejected."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is not a number")
-    exact = Fraction(Decimal(str(value)))
+    exact = _exact(value)
     if exact < 0:
         raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is negative")
     return exact
