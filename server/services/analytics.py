@@ -11,19 +11,14 @@ from server.domain import analytics, clock
 from server.domain.money import nanos_to_usd
 from server.hub import Hub
 from server.rpc import unary
+from server.services.convert import i32
 from server.services.messages import opt
 
-INT32_MAX = 2**31 - 1
 CONTENT_OFF = (
     "Content logging is disabled on this gateway (HUB_LOG_CONTENT): request and response content is not stored, "
     "so records carry none."
 )
 CONTENT_GROUPED = "include_content applies to records only; it is ignored with group_by."
-
-
-def i32(value: int) -> int:
-    """Counts are int32 in the API (as UsageResponse); a larger sum saturates instead of failing the call."""
-    return min(int(value), INT32_MAX)
 
 
 def _day(value) -> str:

@@ -55,8 +55,13 @@ def transaction_message(row: Transaction) -> user_pb2.TransactionItem:
     )
 
 
-INT32_MAX = 2**31 - 1  # TokenUsage counts are int32 (JSON numbers, not strings): saturate, never overflow
+INT32_MAX = 2**31 - 1
+
+
+def i32(value: int) -> int:
+    """Counts are int32 in the protos (so REST prints JSON numbers, not strings): saturate, never overflow."""
+    return min(int(value), INT32_MAX)
 
 
 def token_usage(inp: int, out: int) -> common_pb2.TokenUsage:
-    return common_pb2.TokenUsage(input=min(inp, INT32_MAX), output=min(out, INT32_MAX), total=min(inp + out, INT32_MAX))
+    return common_pb2.TokenUsage(input=i32(inp), output=i32(out), total=i32(inp + out))
