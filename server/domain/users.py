@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.db.models import ActiveStream, ApiKey, CreditHold, Transaction, UsageRecord, User, VideoJob
+from server.db.models import (
+    ActiveStream,
+    ApiKey,
+    CreditHold,
+    Transaction,
+    UsageDaily,
+    UsageDailyClient,
+    UsageDailySession,
+    UsageRecord,
+    User,
+    VideoJob,
+)
 from server.domain import clock, keys
 from server.domain.money import usd_to_nanos
 from server.errors import BadRequest, Conflict, NotFound, ValidationFailed
@@ -176,6 +187,7 @@ async def set_api_key_active(hub: Hub, user_id: int, key_id: int, active: bool) 
 async def delete_account(hub: Hub, user_id: int) -> None:
     """Irreversible: the user's jobs, usage, ledger, keys and the user go in one transaction."""
     async with hub.sessions() as session, session.begin():
-        for model in (VideoJob, UsageRecord, Transaction, CreditHold, ActiveStream, ApiKey):
+        user_tables = (VideoJob, UsageRecord, UsageDaily, UsageDailySession, UsageDailyClient, Transaction, CreditHold)
+        for model in (*user_tables, ActiveStream, ApiKey):
             await session.execute(delete(model).where(model.user_id == user_id))
         await session.execute(delete(User).where(User.id == user_id))

@@ -178,13 +178,15 @@ def test_usage_is_all_zeros_without_requests(rest: httpx.Client, make_user) -> N
 def test_delete_account_removes_everything(gateway: Gateway, rest: httpx.Client, make_user) -> None:
     user_id, key = make_user(credits=5)
     second = rest.post("/user/api-keys", headers=bearer(key), json={"name": "2nd"}).json()["api_key"]
+    chat = {"messages": [{"role": "user", "content": "leave a usage record"}], "model": "openai/gpt-4o-mini"}
+    assert rest.post("/chat/completions", headers=bearer(key), json=chat).status_code == 200
     r = rest.delete("/user/account", headers=bearer(key))
     assert r.status_code == 200 and r.json()["success"] is True
     assert rest.get("/user/me", headers=bearer(key)).status_code == 401
     assert rest.get("/user/me", headers=bearer(second)).status_code == 401
     db = sqlite3.connect(gateway.workdir / "hub.db")
     try:
-        for table in ("users", "api_keys", "transactions", "usage_records", "video_jobs"):
+        for table in ("users", "api_keys", "transactions", "usage_records", "usage_daily", "video_jobs"):
             column = "id" if table == "users" else "user_id"
             count = db.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (user_id,)).fetchone()[0]
             assert count == 0, table
