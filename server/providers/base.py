@@ -27,7 +27,16 @@ class ChatParams:
     top_p: float | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # additional_params, passed through
+    # Agentic options, in the OpenAI chat-completions shape (the gateway's internal form); each adapter
+    # translates them into its wire format's native fields, or refuses them before any call.
+    tools: list[dict[str, Any]] | None = None  # [{"type": "function", "function": {name, description, parameters}}]
+    tool_choice: Any = None  # "auto" | "none" | "required" | {"type": "function", "function": {"name"}}
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None  # {"type": "json_object"} | {"type": "json_schema", ...}
+    stop: list[str] | None = None
+    seed: int | None = None
+    reasoning_effort: str | None = None  # "low" | "medium" | "high"
+    extra: dict[str, Any] = field(default_factory=dict)  # other additional_params, passed through
 
 
 @dataclass
@@ -41,6 +50,15 @@ class TokenCounts:
 
 
 @dataclass
+class ToolCall:
+    """One function call the model asked for; `arguments` is the JSON text exactly as the model wrote it."""
+
+    id: str  # the call id the provider gave (or one the adapter made up when the provider gives none)
+    name: str
+    arguments: str
+
+
+@dataclass
 class ChatResult:
     """A whole (non-streamed) chat answer."""
 
@@ -48,6 +66,7 @@ class ChatResult:
     finish_reason: str  # "stop", "length", "content_filter", "tool_calls", ...
     usage: TokenCounts | None  # None when the provider reported none
     reasoning: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)  # in the order the model made them
 
 
 @dataclass
@@ -56,6 +75,17 @@ class Delta:
 
     kind: Literal["text", "reasoning"]
     text: str
+
+
+@dataclass
+class ToolCallDelta:
+    """One streamed piece of a tool call. `index` numbers the calls of one answer from 0; the first delta of
+    a call carries its `id` and `name`, later ones only more `arguments` text (which concatenates exactly)."""
+
+    index: int
+    arguments: str = ""
+    id: str | None = None
+    name: str | None = None
 
 
 @dataclass
