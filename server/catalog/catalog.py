@@ -27,6 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from server.catalog import schema
 from server.errors import NotFound
 
 #: The six model categories of a provider, in the order the API lists them.
@@ -191,6 +192,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _check_models(provider: dict[str, Any], where: str) -> None:
+    """Every entry against the schema; the error names the file, the model and the field."""
     pid = provider["id"]
     for category in CATEGORIES:
         models = provider.get(category)
@@ -202,21 +204,50 @@ def _check_models(provider: dict[str, Any], where: str) -> None:
             name = m.get("modelName")
             if not isinstance(name, str) or not name:
                 raise CatalogError(f"{where}: {pid}.{category}[{i}] needs a non-empty string 'modelName'")
-            if "is_disabled" in m and not isinstance(m["is_disabled"], bool):
-                raise CatalogError(f"{where}: {pid}.{category} model '{name}': 'is_disabled' must be true or false")
-            aliases = m.get("aliases")
-            if aliases is not None and not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
-                raise CatalogError(f"{where}: {pid}.{category} model '{name}': 'aliases' must be a list of strings")
+            problem = schema.model_problem(category, m)
+            if problem:
+                raise CatalogError(f"{where}: {pid}.{category} model '{name}': {problem}")
 
 
 def _normalise(provider: dict[str, Any], where: str) -> dict[str, Any]:
     pid = provider.get("id")
     if not isinstance(pid, str) or not pid or "/" in pid:
         raise CatalogError(f"{where}: provider 'id' must be a non-empty string without '/'")
+    problem = schema.provider_problem(provider)
+    if problem:
+        raise CatalogError(f"{where}: provider '{pid}': {problem}")
     for category in CATEGORIES:
         provider.setdefault(category, [])
     _check_models(provider, where)
     return provider
+
+
+#: What an operator's text model that does not state a capability is taken to have: none (the gateway then
+#: refuses tools, images, PDFs, JSON schemas and reasoning efforts for it rather than sending them blind).
+OPERATOR_CAPABILITY_DEFAULTS: dict[str, Any] = {
+    "supportsTools": False,
+    "supportsVision": False,
+    "supportsPdf": False,
+    "supportsJsonSchema": False,
+    "reasoningEfforts": [],
+    "upstreamApi": "chat_completions",
+}
+
+
+def _fill_capabilities(data: dict[str, Any], shipped: dict[str, Any] | None) -> None:
+    """Operator files may leave out capability flags (shipped files may not): a model that overrides a shipped
+    one keeps the shipped model's flags, a new model gets OPERATOR_CAPABILITY_DEFAULTS, written into the entry
+    so the Models endpoints show what the gateway assumes."""
+    models = data.get("text_completions")
+    if not isinstance(models, list):
+        return
+    known = {m["modelName"]: m for m in (shipped or {}).get("text_completions", [])}
+    for m in models:
+        if isinstance(m, dict):
+            base = known.get(m.get("modelName"), OPERATOR_CAPABILITY_DEFAULTS)
+            for flag in schema.CAPABILITY_FLAGS:
+                if flag not in m:
+                    m[flag] = copy.deepcopy(base.get(flag, OPERATOR_CAPABILITY_DEFAULTS[flag]))
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +292,7 @@ def load_catalog(extra_dir: str | None = None, *, shipped_dir: str | Path | None
             # Check the models of the file itself before merging, so errors name the right file.
             for category in CATEGORIES:
                 data.setdefault(category, [])
+            _fill_capabilities(data, providers.get(data["id"]))
             _normalise(data, str(path))
             pid = data["id"]
             providers[pid] = _normalise(_merge(providers[pid], data), str(path)) if pid in providers else data

@@ -471,3 +471,98 @@ def test_usd_nano_conversions():
     assert usd_to_nanos(1) == 1_000_000_000
     assert nanos_to_usd(450_000) == 0.00045
     assert nanos_to_usd(usd_to_nanos(12.345678901)) == 12.345678901
+
+
+# ----- capability flags (the agentic chat path relies on them) ---------------------------------------
+
+FLAG_TYPES = {
+    "supportsTools": bool,
+    "supportsVision": bool,
+    "supportsPdf": bool,
+    "supportsJsonSchema": bool,
+    "reasoningEfforts": list,
+    "upstreamApi": str,
+}
+
+
+def shipped_raw():
+    for path in sorted((Path(__file__).parents[2] / "server/catalog/data").glob("*.json")):
+        yield path.name, json.loads(path.read_text())
+
+
+def test_every_shipped_text_model_states_every_capability_flag():
+    count = 0
+    for fname, provider in shipped_raw():
+        for e in provider["text_completions"]:
+            count += 1
+            for flag, kind in FLAG_TYPES.items():
+                assert isinstance(e.get(flag), kind), (fname, e["modelName"], flag)
+            assert set(e["reasoningEfforts"]) <= {"low", "medium", "high"}, (fname, e["modelName"])
+            assert e["upstreamApi"] in ("chat_completions", "responses"), (fname, e["modelName"])
+            if provider["id"] != "openai":
+                assert e["upstreamApi"] == "chat_completions", (fname, e["modelName"])
+    assert count > 40
+
+
+def test_capability_flags_follow_the_providers_documentation(catalog):
+    def flags(pid, model):
+        return {k: catalog.model(pid, model)[k] for k in FLAG_TYPES}
+
+    mini = flags("openai", "gpt-4o-mini")  # the documented default stays a plain chat-completions model
+    assert mini["upstreamApi"] == "chat_completions" and mini["supportsTools"] and mini["reasoningEfforts"] == []
+    for tier in ("sol", "terra", "luna"):  # tools + reasoning only through POST /v1/responses
+        assert flags("openai", f"gpt-5.6-{tier}")["upstreamApi"] == "responses"
+    assert not flags("deepseek", "deepseek-v4-pro")["supportsVision"]  # images only on deepseek-flash
+    assert flags("deepseek", "deepseek-flash")["supportsVision"]
+    assert not flags("deepseek", "deepseek-flash")["supportsJsonSchema"]  # json_object only
+    assert flags("mistral", "mistral-large-latest")["supportsVision"]
+    assert not flags("groq", "openai/gpt-oss-120b")["supportsVision"]
+    assert flags("anthropic", "claude-haiku-4-5")["supportsPdf"]
+
+
+def test_a_bad_capability_flag_stops_loading_naming_file_model_and_field(tmp_path):
+    mini = load_catalog(None).model("openai", "gpt-4o-mini")
+    for field, bad in (("supportsTools", "yes"), ("reasoningEfforts", ["max"]), ("upstreamApi", "assistants")):
+        write(tmp_path, "openai.json", {"text_completions": [{**mini, field: bad}]})
+        with pytest.raises(CatalogError) as err:
+            load_catalog(str(tmp_path))
+        message = str(err.value)
+        assert "openai.json" in message and "'gpt-4o-mini'" in message and f"'{field}" in message, message
+
+
+def test_an_unknown_field_is_an_error_not_ignored(tmp_path):
+    mini = load_catalog(None).model("openai", "gpt-4o-mini")
+    write(tmp_path, "openai.json", {"text_completions": [{**mini, "supportTools": True}]})
+    with pytest.raises(CatalogError, match=r"openai\.json: openai\.text_completions model 'gpt-4o-mini': "):
+        load_catalog(str(tmp_path))
+
+
+def test_operator_models_without_flags_inherit_or_claim_nothing(tmp_path):
+    mini = load_catalog(None).model("openai", "gpt-4o-mini")
+    bare = {k: v for k, v in mini.items() if k not in FLAG_TYPES}
+    write(tmp_path, "openai.json", {"text_completions": [{**bare, "inputPricePer1MTokens": 0.1}]})
+    write(
+        tmp_path,
+        "local.json",
+        {
+            "text_completions": [
+                {
+                    "modelName": "qwen3:8b",
+                    "contextWindow": 32768,
+                    "inputPricePer1MTokens": 0,
+                    "outputPricePer1MTokens": 0,
+                }
+            ]
+        },
+    )
+    cat = load_catalog(str(tmp_path))
+    assert {k: cat.model("openai", "gpt-4o-mini")[k] for k in FLAG_TYPES} == {k: mini[k] for k in FLAG_TYPES}
+    local = cat.models_in("local", "text_completions")[0]  # shown by the Models endpoints as assumed
+    assert {k: local[k] for k in FLAG_TYPES} == {
+        "supportsTools": False,
+        "supportsVision": False,
+        "supportsPdf": False,
+        "supportsJsonSchema": False,
+        "reasoningEfforts": [],
+        "upstreamApi": "chat_completions",
+    }
