@@ -13,9 +13,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 #: The reasoning_effort values a text model may accept (what `reasoningEfforts` lists).
 REASONING_EFFORTS = ("low", "medium", "high")
@@ -62,6 +71,21 @@ class PriceTier(_Closed):
     outputMultiplier: Price
 
 
+class PriceChange(_Closed):
+    """New token prices from a date on (a promotion ending, an announced cut); they replace the entry's own."""
+
+    effectiveFrom: str
+    inputPricePer1MTokens: Price | None = None
+    cachedInputPricePer1MTokens: Price | None = None
+    cacheWritePricePer1MTokens: Price | None = None
+    outputPricePer1MTokens: Price | None = None
+
+    @field_validator("effectiveFrom")
+    @classmethod
+    def _date(cls, v: Any) -> Any:
+        return _date(v)
+
+
 class ModelEntry(_Closed):
     """Fields every category shares: identity, lifecycle, provenance."""
 
@@ -71,15 +95,20 @@ class ModelEntry(_Closed):
     type: NonEmpty | None = None
     description: str | None = None
     aliases: list[NonEmpty] = []
+    # Lifecycle: `is_disabled` is the operator's switch; the dates drive `status` (see lifecycle.py).
     is_disabled: StrictBool = False
     status: Literal["active", "deprecated", "retired"] | None = None
-    shutdownDate: str | None = None
+    releaseDate: str | None = None
+    deprecation_date: str | None = None
+    retirement_date: str | None = None
     replacement: NonEmpty | None = None
+    # Provenance: the page each fact was taken from (or "estimate") and the day it was checked.
     priceSource: str | None = None
+    priceCheckedAt: str | None = None
     specSource: str | None = None
     pricingNote: str | None = None
 
-    @field_validator("shutdownDate")
+    @field_validator("releaseDate", "deprecation_date", "retirement_date", "priceCheckedAt")
     @classmethod
     def _dates(cls, v: Any) -> Any:
         return v if v is None else _date(v)
@@ -89,6 +118,26 @@ class ModelEntry(_Closed):
     def _sources(cls, v: Any) -> Any:
         return v if v is None else _source(v)
 
+    @model_validator(mode="after")
+    def _lifecycle_in_order(self) -> ModelEntry:
+        if self.deprecation_date and self.retirement_date and self.deprecation_date > self.retirement_date:
+            raise ValueError("field 'deprecation_date': is after 'retirement_date'")
+        if self.replacement is not None and self.replacement in (self.modelName, *self.aliases):
+            raise ValueError("field 'replacement': names the model itself")
+        return self
+
+    def priced(self) -> bool:
+        """Whether the entry has the price its category bills by (an enabled model must)."""
+        return True
+
+    @model_validator(mode="after")
+    def _enabled_models_are_priced(self) -> ModelEntry:
+        if not self.is_disabled and not self.priced():
+            raise ValueError(f"an enabled model needs {self.PRICE_NEEDED}; set is_disabled: true until it has one")
+        return self
+
+    PRICE_NEEDED: ClassVar[str] = "a price"
+
 
 class TokenPriced(ModelEntry):
     inputPricePer1MTokens: Price | None = None
@@ -97,16 +146,22 @@ class TokenPriced(ModelEntry):
 
 
 class TextModel(TokenPriced):
-    contextWindow: PositiveInt
+    contextWindow: PositiveInt | None = None
     maxOutputTokens: PositiveInt | None = None
     cacheWritePricePer1MTokens: Price | None = None
-    longContextPricing: dict[str, Any] | None = None
+    priceTiers: list[PriceTier] = []
+    priceChanges: list[PriceChange] = []
     supportsTools: StrictBool
     supportsVision: StrictBool
     supportsPdf: StrictBool
     supportsJsonSchema: StrictBool
     reasoningEfforts: list[Literal["low", "medium", "high"]]
     upstreamApi: Literal["chat_completions", "responses"]
+
+    PRICE_NEEDED: ClassVar[str] = "'contextWindow', 'inputPricePer1MTokens' and 'outputPricePer1MTokens'"
+
+    def priced(self) -> bool:
+        return None not in (self.contextWindow, self.inputPricePer1MTokens, self.outputPricePer1MTokens)
 
     @field_validator("reasoningEfforts")
     @classmethod
@@ -115,10 +170,31 @@ class TextModel(TokenPriced):
             raise ValueError("lists a value twice")
         return v
 
+    @field_validator("priceChanges")
+    @classmethod
+    def _in_date_order(cls, v: list[PriceChange]) -> list[PriceChange]:
+        dates = [c.effectiveFrom for c in v]
+        if dates != sorted(set(dates)):
+            raise ValueError("changes must have distinct 'effectiveFrom' dates, in ascending order")
+        return v
+
+    @field_validator("priceTiers")
+    @classmethod
+    def _ascending(cls, v: list[PriceTier]) -> list[PriceTier]:
+        thresholds = [t.aboveInputTokens for t in v]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError("tiers must have distinct 'aboveInputTokens', in ascending order")
+        return v
+
 
 class EmbeddingModel(TokenPriced):
-    contextWindow: PositiveInt
+    contextWindow: PositiveInt | None = None
     dimensions: PositiveInt | None = None
+
+    PRICE_NEEDED: ClassVar[str] = "'contextWindow' and 'inputPricePer1MTokens'"
+
+    def priced(self) -> bool:
+        return self.contextWindow is not None and self.inputPricePer1MTokens is not None
 
 
 class ImageModel(TokenPriced):
@@ -128,10 +204,20 @@ class ImageModel(TokenPriced):
     imageInputPricePer1MTokens: Price | None = None
     imageOutputPricePer1MTokens: Price | None = None
 
+    PRICE_NEEDED: ClassVar[str] = "'pricePerImage' or 'imagePrices'"
+
+    def priced(self) -> bool:
+        return self.pricePerImage is not None or bool(self.imagePrices)
+
 
 class SpeechModel(TokenPriced):
     pricePer1MCharacters: Price | None = None
     pricePerMinute: Price | None = None
+
+    PRICE_NEEDED: ClassVar[str] = "'pricePer1MCharacters' or 'inputPricePer1MTokens'"
+
+    def priced(self) -> bool:
+        return self.pricePer1MCharacters is not None or self.inputPricePer1MTokens is not None
 
 
 class TranscriptionModel(TokenPriced):
@@ -140,10 +226,20 @@ class TranscriptionModel(TokenPriced):
     minimumBilledSeconds: Price | None = None
     audioInputPricePer1MTokens: Price | None = None
 
+    PRICE_NEEDED: ClassVar[str] = "'pricePerMinute' or 'pricePerHour'"
+
+    def priced(self) -> bool:
+        return self.pricePerMinute is not None or self.pricePerHour is not None
+
 
 class VideoModel(ModelEntry):
     pricePerSecond: Price | None = None
     pricesPerSecondBySize: dict[str, Price] | None = None
+
+    PRICE_NEEDED: ClassVar[str] = "'pricePerSecond'"
+
+    def priced(self) -> bool:
+        return self.pricePerSecond is not None
 
 
 MODEL_SCHEMAS: dict[str, type[ModelEntry]] = {
@@ -187,6 +283,8 @@ def _describe(err: ValidationError) -> str:
     first = err.errors(include_url=False)[0]
     loc = ".".join(str(p) for p in first["loc"])
     msg = first["msg"].removeprefix("Value error, ")
+    if msg.startswith("field '"):  # a model-level check names its own field
+        return msg
     if first["type"] == "extra_forbidden":
         msg = "unknown field (a typo? the fields are declared in server/catalog/schema.py)"
     elif first["type"] == "missing":

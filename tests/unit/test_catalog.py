@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -30,9 +31,16 @@ SHIPPED_PROVIDERS = {"openai", "anthropic", "google", "mistral", "deepseek", "xa
 STATUSES = {"active", "deprecated", "retired"}
 
 
+CHECKED = dt.date(2026, 12, 1)  # the day the shipped catalog was checked: lifecycle is judged as of then
+
+
+def on(day: dt.date):
+    return lambda: day
+
+
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return load_catalog(None)
+    return load_catalog(None, today=on(CHECKED))
 
 
 def all_models(catalog: Catalog):
@@ -42,7 +50,7 @@ def all_models(catalog: Catalog):
                 yield p["id"], category, entry
 
 
-NOT_PRICES = {"priceSource", "pricingNote", "thresholdTokens"}
+NOT_PRICES = {"priceSource", "pricingNote", "priceCheckedAt", "aboveInputTokens", "effectiveFrom"}
 
 
 def price_fields(value, path=""):
@@ -51,7 +59,10 @@ def price_fields(value, path=""):
         if k in NOT_PRICES:
             continue
         sub = f"{path}.{k}" if path else k
-        if isinstance(v, dict):
+        if isinstance(v, list) and "price" in k.lower():  # priceTiers, priceChanges
+            for i, item in enumerate(v):
+                yield from price_fields(item, f"{sub}[{i}]")
+        elif isinstance(v, dict):
             if path or "price" in k.lower():
                 yield from price_fields(v, sub)
         elif path or "price" in k.lower():
@@ -84,7 +95,9 @@ def test_every_model_has_the_required_fields(catalog):
         assert isinstance(e["is_disabled"], bool), where
         assert e["status"] in STATUSES, where
         assert e["is_disabled"] == (e["status"] == "retired"), where
-        assert e.get("priceSource", "estimate") == "estimate", where
+        source = e.get("priceSource")
+        assert source == "estimate" or source.startswith("https://"), where  # the page, or a marked estimate
+        assert dt.date.fromisoformat(e["priceCheckedAt"]) <= CHECKED, where
         if category == "text_completions":
             assert isinstance(e["contextWindow"], int) and e["contextWindow"] > 0, where
             assert "maxOutputTokens" not in e or e["maxOutputTokens"] > 0, where
@@ -208,11 +221,14 @@ def test_lookup_by_model_name_and_by_alias(catalog):
     assert catalog.model("groq", "gpt-oss-120b")["modelName"] == "openai/gpt-oss-120b"
 
 
-def test_models_in_a_category_are_exactly_as_stored(catalog):
+def test_models_in_a_category_are_exactly_as_stored_plus_their_status(catalog):
     stored = json.loads((Path(__file__).parents[2] / "server/catalog/data/openai.json").read_text())
     for category in CATEGORIES:
-        assert catalog.models_in("openai", category) == stored[category]
-    assert catalog.provider("openai") == stored
+        listed = catalog.models_in("openai", category)
+        assert [{k: v for k, v in m.items() if k not in ("status", "is_disabled")} for m in listed] == [
+            {k: v for k, v in m.items() if k not in ("status", "is_disabled")} for m in stored[category]
+        ]
+    assert catalog.provider("openai")["text_completions"] == catalog.models_in("openai", "text_completions")
 
 
 def test_unknown_provider_is_not_found_naming_it(catalog):
@@ -231,7 +247,7 @@ def test_unknown_provider_is_not_found_naming_it(catalog):
 def test_unknown_model_and_category_are_not_found(catalog):
     with pytest.raises(NotFound) as err:
         catalog.model("openai", "gpt-9")
-    assert err.value.detail == "Model 'openai/gpt-9' not found"
+    assert err.value.detail.startswith("Model 'openai/gpt-9' not found; closest known ids at openai: ")
     with pytest.raises(NotFound) as err:
         catalog.resolve("openai", "gpt-9", "text_completions")
     assert "Model" in err.value.detail and "gpt-9" in err.value.detail
@@ -247,10 +263,14 @@ def test_disabled_model_is_listed_but_not_served(catalog):
     assert any(m["modelName"] == "dall-e-3" for m in catalog.models_in("openai", "image_generation"))
     with pytest.raises(NotFound) as err:
         catalog.resolve("openai", "dall-e-3", "image_generation")
-    assert err.value.detail == "Model 'openai/dall-e-3' is not available (disabled)"
+    assert (
+        err.value.detail == "Model 'openai/dall-e-3' is not available: retired on 2026-05-12, use 'openai/gpt-image-2'"
+    )
     with pytest.raises(NotFound) as err:
         catalog.resolve("xai", "grok-2-image", "image_generation")  # by alias too
-    assert err.value.detail == "Model 'xai/grok-2-image' is not available (disabled)"
+    assert err.value.detail == (
+        "Model 'xai/grok-2-image' is not available: retired on 2026-02-24, use 'xai/grok-imagine-image'"
+    )
 
 
 def test_model_in_the_wrong_category(catalog):
@@ -320,7 +340,13 @@ def test_extra_dir_adds_a_provider_and_overrides_a_model(tmp_path):
                 {**mini, "inputPricePer1MTokens": 0.10, "outputPricePer1MTokens": 0.40},
                 {**mini, "modelName": "gpt-4o-mini-ft", "name": "Our fine-tune"},
             ],
-            "image_generation": [{**base.model("openai", "dall-e-3"), "is_disabled": False, "status": "active"}],
+            "image_generation": [  # re-enabled by the operator: without its retirement
+                {
+                    k: v
+                    for k, v in base.model("openai", "dall-e-3").items()
+                    if k not in ("status", "is_disabled", "retirement_date")
+                }
+            ],
         },
     )
     cat = load_catalog(str(tmp_path))
