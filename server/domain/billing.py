@@ -13,7 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
@@ -26,7 +26,9 @@ from server.domain.caller import Caller
 from server.domain.money import nanos_to_usd
 from server.domain.routing import Route
 from server.errors import InsufficientCredits
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 log = logging.getLogger("hub.billing")
 

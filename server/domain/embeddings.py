@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.catalog import pricing
 from server.domain import billing, tokens
 from server.domain.caller import Caller
 from server.domain.routing import resolve
 from server.errors import HubError, ValidationFailed
-from server.hub import Hub
 from server.providers import registry
 from server.providers.base import TokenCounts
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 MAX_INPUTS = 2048
 
@@ -62,9 +64,11 @@ async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
             request_content={"inputs": len(texts)},
         )
 
-    adapter = registry.adapter_for(route.config.wire_format)
+    adapter = registry.capability(route.config, "embeddings")
     try:
-        result = await adapter.embed(hub.extras["http"], route.config, route.model, texts, route.api_key, caller.extra)
+        result = await adapter.embed(
+            hub.http, route.config, route.model, texts, route.api_key, caller.extra, byok=route.byok
+        )
     except BaseException as exc:
         detail = exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else repr(exc)
         await asyncio.shield(billing.settle(hub, res, outcome("error", TokenCounts(), 0, detail)))

@@ -12,16 +12,18 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.catalog import pricing
 from server.domain import billing, responses, tokens
 from server.domain.caller import Caller
 from server.domain.routing import Route, resolve
 from server.errors import HubError, UpstreamError, sse_error_event
-from server.hub import Hub
 from server.providers import registry
-from server.providers.base import ChatParams, Delta, StreamEnd, TokenCounts
+from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 log = logging.getLogger("hub.inference")
 
@@ -59,16 +61,15 @@ async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams
     route = resolve(hub, caller.provider, caller.model, "text_completions", caller.byok_key)
     params.model = route.model
     max_out = _max_output(route, params.max_tokens)
-    if route.config.wire_format == "anthropic" and not params.max_tokens:
-        params.max_tokens = max_out  # Anthropic requires it; we reserved for exactly this much
+    params.output_limit = max_out  # what the reservation covers (sent where a provider requires a limit)
     prompt_tokens = tokens.count_messages(params.messages)
     worst_case = pricing.token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
     reservation = await billing.reserve_for(hub, caller, route, worst_case)
     return ChatCall(endpoint, route, params, reservation, prompt_tokens)
 
 
-def _adapter(call: ChatCall):
-    return registry.adapter_for(call.route.config.wire_format)
+def _adapter(call: ChatCall) -> ChatCapability:
+    return registry.capability(call.route.config, "chat")
 
 
 def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str) -> TokenCounts:
@@ -111,7 +112,9 @@ def _status_for(finish_reason: str | None) -> str:
 
 async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
     try:
-        result = await _adapter(call).chat(hub.extras["http"], call.route.config, call.params, call.route.api_key)
+        result = await _adapter(call).chat(
+            hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
+        )
     except BaseException as exc:
         await asyncio.shield(_settle_failure(hub, call, exc))
         raise
@@ -144,9 +147,11 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
     Nothing is yielded until the provider produced its first item, so a failure before any output (429,
     5xx, rejected key) still reaches the caller as a plain HTTP error instead of a stream that died."""
     rid = call.response_id
-    stop = await hub.extras["streams"].open(rid, call.reservation.user_id)
+    stop = await hub.streams.open(rid, call.reservation.user_id)
     state = _StreamState()
-    upstream = _adapter(call).stream_chat(hub.extras["http"], call.route.config, call.params, call.route.api_key)
+    upstream = _adapter(call).stream_chat(
+        hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
+    )
     settled = False
     first = asyncio.ensure_future(anext(upstream))
     try:
@@ -216,7 +221,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         body = _partial_body(call, status, text, usage=responses.usage_dict(usage, charge), finish_reason=finish)
         yield responses.done_event(body)
     finally:
-        _in_background(hub, hub.extras["streams"].close(rid))
+        hub.in_background(hub.streams.close(rid))
         if not first.done():  # the client left before the stream body began
             first.cancel()
         with contextlib.suppress(BaseException):
@@ -225,14 +230,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
             await upstream.aclose()
         if not settled:  # the client went away: bill what was produced, in a task the cancellation cannot reach
             usage = _counted(call, None, "".join(state.text), "".join(state.reasoning))
-            _in_background(hub, _settle_stream(hub, call, state, "stopped", usage, None))
-
-
-def _in_background(hub: Hub, coro) -> None:
-    """Runs cleanup that a cancelled request must still finish; close() waits for these."""
-    task = asyncio.ensure_future(coro)
-    hub.extras["background"].add(task)
-    task.add_done_callback(hub.extras["background"].discard)
+            hub.in_background(_settle_stream(hub, call, state, "stopped", usage, None))
 
 
 async def _settle_stream(

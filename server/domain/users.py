@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,9 @@ from server.db.models import (
 from server.domain import clock, keys
 from server.domain.money import usd_to_nanos
 from server.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 MAX_KEY_NAME = 200
 

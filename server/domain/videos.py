@@ -2,7 +2,7 @@
 
 Lifecycle. `create_job` reserves the maximum cost (catalog price per second x duration x n) under the job's
 id, stores the job (`queued`), submits it to the provider and returns. The `VideoWorker` (one asyncio task
-per server process, started by `Hub.start`) polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
+per server process, started by `server.app.start_hub`) polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
 updating `status` / `progress`, and finishes it: `completed` (result stored, real cost charged), `failed`
 or `cancelled` (everything released). Jobs live in the database, so a restarted server resumes them.
 
@@ -27,7 +27,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, func, insert, select, update
 
@@ -37,9 +37,11 @@ from server.domain import billing, clock, media
 from server.domain.auth import Principal
 from server.domain.caller import Caller
 from server.errors import Conflict, HubError, NotFound, ValidationFailed
-from server.hub import Hub
 from server.providers import registry
-from server.providers.openai_media import VideoPoll
+from server.providers.base import VideoPoll
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 log = logging.getLogger("hub.videos")
 
@@ -62,7 +64,7 @@ def new_job_id() -> str:
 
 def byok_keys(hub: Hub) -> dict[str, str]:
     """job id -> the caller's own provider key, in this process only."""
-    return hub.extras.setdefault("video_byok_keys", {})
+    return hub.video_byok_keys
 
 
 # ---------------------------------------------------------------------------------------------- create
@@ -80,7 +82,7 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
     _positive(fields, "duration")
     _positive(fields, "n")
     route = media.route_media(hub, caller, "video_generation")
-    adapter = media.adapter_for(route, "video generation")
+    adapter = registry.capability(route.config, "video")
     call = adapter.prepare_video(route.provider, route.model, prompt, fields, caller.extra)
     amount = media.priced(
         lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
@@ -124,7 +126,9 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
     if route.byok:
         byok_keys(hub)[job_id] = route.api_key
     try:
-        provider_job_id, state = await adapter.submit_video(hub.extras["http"], route.config, call, route.api_key)
+        provider_job_id, state = await adapter.submit_video(
+            hub.http, route.config, call, route.api_key, byok=route.byok
+        )
     except BaseException as exc:
         await asyncio.shield(finalize(hub, job, "failed", error=media.error_detail(exc)))
         raise
@@ -302,13 +306,12 @@ async def _cancel_at_provider(hub: Hub, job: VideoJob) -> bool:
     key = byok_keys(hub).get(job.id) if job.byok else (cfg.api_key if cfg else None)
     if cfg is None or not key or not job.provider_job_id:
         return False
-    adapter = media.ADAPTERS.get(cfg.wire_format)
-    if adapter is None:
+    if not registry.has_capability(cfg, "video"):
         return False
+    adapter = registry.capability(cfg, "video")
+    cancel = adapter.cancel_video(hub.http, cfg, job.provider_job_id, key, byok=job.byok)
     try:
-        return await asyncio.wait_for(
-            adapter.cancel_video(hub.extras["http"], cfg, job.provider_job_id, key), CANCEL_TIMEOUT
-        )
+        return await asyncio.wait_for(cancel, CANCEL_TIMEOUT)
     except (TimeoutError, HubError):
         return False
 
@@ -411,8 +414,7 @@ class VideoWorker:
             return
         cfg = registry.provider_config(job.provider)
         key = byok_keys(hub).get(job.id) if job.byok else (cfg.api_key if cfg else None)
-        adapter = media.ADAPTERS.get(cfg.wire_format) if cfg else None
-        if cfg is None or adapter is None or not key:
+        if cfg is None or not registry.has_capability(cfg, "video") or not key:
             # Not followable from this process: another replica may hold the BYOK key and keep updating it.
             if self._stale(job, max(timedelta(seconds=60), timedelta(seconds=10 * self.interval))):
                 why = (
@@ -423,7 +425,8 @@ class VideoWorker:
                 await finalize(hub, job, "failed", error=f"The job can no longer be followed: {why}")
             return
         try:
-            state = await adapter.poll_video(hub.extras["http"], cfg, job.provider_job_id, key)
+            adapter = registry.capability(cfg, "video")
+            state = await adapter.poll_video(hub.http, cfg, job.provider_job_id, key, byok=job.byok)
         except NotFound as exc:
             await finalize(hub, job, "failed", error=f"The provider no longer knows this job: {exc.detail}")
             return
@@ -452,7 +455,7 @@ class VideoWorker:
     def _cost(self, job: VideoJob, state: VideoPoll) -> int:
         params = job.params or {}
         seconds = state.seconds or params.get("seconds") or 0
-        entry = self.hub.extras["catalog"].find(job.provider, job.model, "video_generation")
+        entry = self.hub.catalog.find(job.provider, job.model, "video_generation")
         if entry is None:  # the catalog changed under a running job: the price it was created with
             return job.reserved_nanos
         try:
