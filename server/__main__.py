@@ -1,4 +1,5 @@
-"""Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `run` (server + Envoy)."""
+"""Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `run` (server + Envoy),
+`catalog check` (compare the catalog with the providers' own model lists)."""
 
 from __future__ import annotations
 
@@ -98,6 +99,18 @@ def cmd_run(_args: argparse.Namespace) -> None:
     sys.exit(run_all(get_settings()))
 
 
+def cmd_catalog_check(args: argparse.Namespace) -> None:
+    """Exit status: 0 no drift, 1 drift found, 2 a provider could not be checked (or a bad argument)."""
+    from server.catalog import drift
+    from server.catalog.catalog import CatalogError
+
+    try:
+        code = asyncio.run(drift.run(get_settings().catalog_dir, args.provider, args.write, sys.stdout))
+    except CatalogError as exc:
+        sys.exit(f"error: {exc}")
+    sys.exit(code)
+
+
 def main(argv: list[str] | None = None) -> None:
     _setup_logging()
     parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
@@ -116,6 +129,17 @@ def main(argv: list[str] | None = None) -> None:
     credit.add_argument("--email", required=True)
     credit.add_argument("--amount", type=float, required=True, help="USD to add")
     credit.set_defaults(fn=cmd_add_credits)
+    catalog = sub.add_parser("catalog", help="catalog tools").add_subparsers(dest="catalog_command", required=True)
+    check = catalog.add_parser(
+        "check",
+        help="list each configured provider's models with the operator's key and print, as a table, the ids "
+        "the catalog lacks and the catalog ids the provider no longer lists (exit 1 on drift, 2 on errors)",
+    )
+    check.add_argument("--provider", help="check only this provider (default: every configured one)")
+    check.add_argument(
+        "--write", metavar="DIR", help="add the missing models to DIR/<provider>.json as disabled, unpriced entries"
+    )
+    check.set_defaults(fn=cmd_catalog_check)
     args = parser.parse_args(argv)
     getattr(args, "fn", cmd_serve)(args)
 

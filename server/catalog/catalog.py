@@ -168,9 +168,9 @@ class Catalog:
         if reason is not None:
             replacement = hit.entry.get("replacement")
             use = f", use '{provider_id}/{replacement}'" if replacement else ""
-            if reason == "disabled":
-                raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled){use}")
-            raise NotFound(f"Model '{provider_id}/{model_id}' is not available: {reason}{use}")
+            # "not available (disabled)" is what clients match on (the official one: ModelNotAvailableError).
+            detail = "" if reason == "disabled" else f": {reason}"
+            raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled){detail}{use}")
         return self._priced_on(hit.entry, today)
 
     def _priced_on(self, entry: Mapping[str, Any], today: dt.date) -> Mapping[str, Any]:

@@ -64,7 +64,7 @@ async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams
     max_out = _max_output(route, params.max_tokens)
     params.output_limit = max_out  # what the reservation covers (sent where a provider requires a limit)
     prompt_tokens = tokens.count_messages(params.messages)
-    worst_case = pricing.token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
+    worst_case = pricing.max_token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
     meter = await billing.meter(
         hub, caller, route, worst_case, endpoint=endpoint, request_content={"messages": params.messages}
     )
@@ -83,7 +83,13 @@ def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning:
 
 def _usage_fields(call: ChatCall, status: str, usage: TokenCounts, **extra: Any) -> tuple[int, dict[str, Any]]:
     """The cost of `usage` at the model's price and the usage record's token fields."""
-    cost = pricing.token_cost_nanos(call.route.entry, usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+    cost = pricing.token_cost_nanos(
+        call.route.entry,
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )
     fields = {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,

@@ -305,8 +305,9 @@ def test_create_validation_credits_and_disabled_models(vgw: Gateway, api: httpx.
     r = api.post("/videos/generations", headers=bearer(key), json={"model": VEO})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "prompt"]
     r = create(api, key, "x", "google/veo-3.0-generate-001")
-    assert (
-        r.status_code == 404 and r.json()["detail"] == "Model 'google/veo-3.0-generate-001' is not available (disabled)"
+    assert r.status_code == 404 and r.json()["detail"] == (
+        "Model 'google/veo-3.0-generate-001' is not available (disabled): retired on 2026-06-30, "
+        "use 'google/veo-3.1-generate-preview'"
     )
     marker = f"too-dear-{uuid.uuid4().hex[:6]}"
     r = create(api, key, marker, "google/veo-3.1-generate-preview")  # 8 s x $0.40 > $1
