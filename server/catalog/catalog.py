@@ -205,6 +205,22 @@ class Catalog:
                 names.append(by_key[key])
         return names[:n]
 
+    def elsewhere(self, names: Iterable[str], category: str, exclude: str) -> list[str]:
+        """ "provider/model" refs of callable `category` models other providers know by one of `names`: for a
+        404 on "openai/gpt-oss-120b" that Groq serves as "groq/openai/gpt-oss-120b"."""
+        today = self._today()
+        refs: list[str] = []
+        for pid in self._providers:
+            if pid == exclude:
+                continue
+            for name in names:
+                entry = self.find(pid, name, category)
+                if entry is not None and lifecycle.unavailable_reason(entry, today) is None:
+                    ref = f"{pid}/{entry['modelName']}"
+                    if ref not in refs:
+                        refs.append(ref)
+        return refs[:3]
+
     # ----- internals ---------------------------------------------------------------------------------
 
     def _answer(self, provider: dict[str, Any]) -> dict[str, Any]:
