@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 
 from server.domain.auth import Principal, authenticate
-from server.errors import HubError, to_grpc
+from server.errors import Style, log_unexpected, to_grpc
 
 log = logging.getLogger("hub.rpc")
 
@@ -29,10 +29,14 @@ def client_ip(context: grpc.aio.ServicerContext) -> str | None:
     return rest.rsplit(":", 1)[0].strip("[]") if kind in ("ipv4", "ipv6") else None
 
 
-async def abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
-    if not isinstance(exc, HubError):
-        log.exception("unhandled error", exc_info=exc)
-    code, message, trailers = to_grpc(exc)
+def request_id(context: grpc.aio.ServicerContext) -> str | None:
+    """Envoy's x-request-id (REST callers), so a logged internal error can be matched to a caller's report."""
+    return metadata_of(context).get("x-request-id")
+
+
+async def abort(context: grpc.aio.ServicerContext, exc: BaseException, style: Style = "hub") -> None:
+    log_unexpected(exc, request_id(context))
+    code, message, trailers = to_grpc(exc, style)
     await context.abort(code, message, trailing_metadata=trailers)
 
 
@@ -40,8 +44,8 @@ async def _principal(self, context, auth: bool) -> Principal | None:
     return await authenticate(self.hub, metadata_of(context)) if auth else None
 
 
-def unary(auth: bool = True) -> Callable:
-    """For `async def method(self, request, context, principal) -> response`."""
+def unary(auth: bool = True, style: Style = "hub") -> Callable:
+    """For `async def method(self, request, context, principal) -> response`; `style` picks the error body."""
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -50,15 +54,15 @@ def unary(auth: bool = True) -> Callable:
                 principal = await _principal(self, context, auth)
                 return await fn(self, request, context, principal)
             except Exception as exc:
-                await abort(context, exc)
+                await abort(context, exc, style)
 
         return wrapper
 
     return deco
 
 
-def streaming(auth: bool = True) -> Callable:
-    """For `async def method(self, request, context, principal)` async generators."""
+def streaming(auth: bool = True, style: Style = "hub") -> Callable:
+    """For `async def method(self, request, context, principal)` async generators; `style` picks the error body."""
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -68,7 +72,7 @@ def streaming(auth: bool = True) -> Callable:
                 async for item in fn(self, request, context, principal):
                     yield item
             except Exception as exc:
-                await abort(context, exc)
+                await abort(context, exc, style)
 
         return wrapper
 
