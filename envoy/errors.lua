@@ -11,14 +11,30 @@ local MAX_BODY_BYTES = tonumber("__MAX_BODY_BYTES__") or 27262976
 local TOO_LARGE_BODY = '__TOO_LARGE_BODY__'
 
 function envoy_on_request(handle)
-  local length = tonumber(handle:headers():get("content-length") or "0") or 0
+  local headers = handle:headers()
+  local content_type = headers:get("content-type") or ""
+  if string.sub(content_type, 1, 16) == "application/grpc" then
+    -- a REST path sent as gRPC would bypass the transcoder (gRPC clients use the gRPC port). Envoy turns any
+    -- reply to a gRPC request into a gRPC one, so envoy_on_response rewrites it once more (the flag).
+    handle:streamInfo():dynamicMetadata():set("hub", "grpc_request", "1")
+    handle:respond({[":status"] = "415"}, "")
+    return
+  end
+  local length = tonumber(headers:get("content-length") or "0") or 0
   if length > MAX_BODY_BYTES then
     handle:respond({[":status"] = "413", ["content-type"] = "application/json"}, TOO_LARGE_BODY)
   end
 end
 
+local UNSUPPORTED = '{"detail":"Unsupported media type: send JSON to the REST API (gRPC clients use the gRPC port)"}'
+
 function envoy_on_response(handle)
   local headers = handle:headers()
+  local flags = handle:streamInfo():dynamicMetadata():get("hub")
+  if flags ~= nil and flags["grpc_request"] == "1" then
+    headers:replace("x-hub-http-status", "415")
+    headers:replace("x-hub-body", UNSUPPORTED)
+  end
   local grpc_status = headers:get("grpc-status")
   local status = headers:get("x-hub-http-status")
   if status == nil and (grpc_status == nil or grpc_status == "0") then

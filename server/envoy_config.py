@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 from string import Template
 
+from server.app import rest_services
 from server.config import Settings
 from server.errors import body_too_large_message
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_REQUEST_HEADERS_KB = 16  # Envoy answers 431 above this; the gRPC server's metadata limit is far higher
+STREAM_IDLE_SECONDS = 600  # Envoy's backstop; the server's own stream/upstream timeouts are shorter
 
 
 def render(settings: Settings, out_dir: Path) -> Path:
@@ -37,6 +40,9 @@ def render(settings: Settings, out_dir: Path) -> Path:
         descriptor_path=ROOT / "gen" / "indoxhub.pb",
         max_body_bytes=body_limit,
         too_large_detail=too_large,
+        services=json.dumps(rest_services()),
+        max_request_headers_kb=MAX_REQUEST_HEADERS_KB,
+        stream_idle_timeout=STREAM_IDLE_SECONDS,
     )
     path = out_dir / f"envoy-{settings.http_port}.yaml"
     path.write_text(text)

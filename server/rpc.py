@@ -8,11 +8,46 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
 from server.domain.auth import Principal, authenticate
-from server.errors import Style, log_unexpected, to_grpc
+from server.errors import Style, ValidationFailed, log_unexpected, to_grpc
 
 log = logging.getLogger("hub.rpc")
+
+
+class Undecodable:
+    """What `safe_deserializer` hands a method instead of a request it could not decode, so the method's
+    decorator answers a 422 instead of the gRPC library answering an opaque INTERNAL error."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: ValidationFailed) -> None:
+        self.error = error
+
+
+def _decode_failure(exc: DecodeError) -> ValidationFailed:
+    text = str(exc)
+    if "MaxDepth" in text:
+        return ValidationFailed.single(["body"], "Input is nested too deeply", "json_invalid")
+    if "UTF-8" in text:
+        msg = "Input should be a valid string, unable to parse raw data as a unicode string"
+        return ValidationFailed.single(["path"], msg, "string_unicode")
+    return ValidationFailed.single(["body"], "Input could not be decoded", "json_invalid")
+
+
+def safe_deserializer(cls: type[Message]) -> Callable[[bytes], Message | Undecodable]:
+    """`cls.FromString`, except that invalid UTF-8 in a string or nesting beyond protobuf's depth limit (both of
+    which Envoy lets through) become an `Undecodable` the method answers with 422."""
+    from_string = cls.FromString
+
+    def deserialize(data: bytes) -> Message | Undecodable:
+        try:
+            return from_string(data)
+        except DecodeError as exc:
+            return Undecodable(_decode_failure(exc))
+
+    return deserialize
 
 
 def metadata_of(context: grpc.aio.ServicerContext) -> dict[str, str]:
@@ -51,6 +86,8 @@ def unary(auth: bool = True, style: Style = "hub") -> Callable:
         @functools.wraps(fn)
         async def wrapper(self, request, context):
             try:
+                if type(request) is Undecodable:
+                    raise request.error
                 principal = await _principal(self, context, auth)
                 return await fn(self, request, context, principal)
             except Exception as exc:
@@ -68,6 +105,8 @@ def streaming(auth: bool = True, style: Style = "hub") -> Callable:
         @functools.wraps(fn)
         async def wrapper(self, request, context) -> AsyncIterator:
             try:
+                if type(request) is Undecodable:
+                    raise request.error
                 principal = await _principal(self, context, auth)
                 async for item in fn(self, request, context, principal):
                     yield item
