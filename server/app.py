@@ -85,20 +85,15 @@ _DESCRIPTORS = {
 }
 
 
-def settings_reuseport() -> bool:
-    """Several server processes (HUB_WORKERS > 1) share the port through SO_REUSEPORT."""
-    import os
-
-    return int(os.environ.get("HUB_WORKERS", "1")) > 1
-
-
 def build_server(hub: Hub) -> tuple[grpc.aio.Server, health.HealthServicer]:
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", hub.settings.max_body_bytes + FRAMING_ALLOWANCE),
             ("grpc.max_send_message_length", 64 * 1024 * 1024),
             ("grpc.max_concurrent_streams", 1024),
-            ("grpc.so_reuseport", 1 if settings_reuseport() else 0),
+            # Each process owns its port (HUB_WORKERS: port + i); gRPC would otherwise let a second process
+            # bind the same port silently and steal part of the traffic.
+            ("grpc.so_reuseport", 0),
         ]
     )
     names = []

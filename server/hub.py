@@ -50,7 +50,7 @@ class Hub:
         await self.extras["streams"].start()
         self.extras["background"] = set()
         await release_stale_holds(self)
-        if self.settings.video_worker:  # follows unfinished video jobs, also those from before a restart
+        if self.settings.video_worker is not False:  # follows unfinished video jobs, also those from before a restart
             from server.domain.videos import VideoWorker
 
             self.extras["video_worker"] = VideoWorker(self, self.settings.video_poll_seconds)
