@@ -53,7 +53,8 @@ class Hub:
         if self.settings.video_worker is not False:  # follows unfinished video jobs, also those from before a restart
             from server.domain.videos import VideoWorker
 
-            self.extras["video_worker"] = VideoWorker(self, self.settings.video_poll_seconds)
+            elect = self.settings.video_worker is None  # one poller among the replicas unless forced on
+            self.extras["video_worker"] = VideoWorker(self, self.settings.video_poll_seconds, elect=elect)
             self.extras["video_worker"].start()
 
     async def close(self) -> None:
@@ -61,7 +62,7 @@ class Hub:
         if worker is not None:
             await worker.stop()
         if "streams" in self.extras:
-            await self.extras["streams"].stop_polling()
+            await self.extras["streams"].stop_listening()
         background = self.extras.get("background")
         if background:
             await asyncio.gather(*background, return_exceptions=True)

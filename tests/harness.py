@@ -124,8 +124,6 @@ class Gateway:
         env = {**self.env, "HUB_GRPC_PORT": str(self.grpc_ports[index])}
         if self.metrics_ports:
             env["HUB_METRICS_PORT"] = str(self.metrics_ports[index])
-        if index and "HUB_VIDEO_WORKER" not in self.env:
-            env["HUB_VIDEO_WORKER"] = "false"
         proc = subprocess.Popen(
             [sys.executable, "-m", "server", "serve", "--no-migrate"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
