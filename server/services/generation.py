@@ -106,7 +106,10 @@ class ChatServicer(_Generation, chat_pb2_grpc.ChatServiceServicer):
     response_type = responses_pb2.ChatResponse
 
     def messages(self, request, checker: Checker) -> list[dict[str, Any]]:
-        messages = [{"role": m.role, "content": value_py(m, "content")} for m in request.messages]
+        messages = [
+            {"role": m.role, "content": value_py(m, "content", ["body", "messages", i, "content"])}
+            for i, m in enumerate(request.messages)
+        ]
         check_messages(checker, messages)
         return messages
 

@@ -28,8 +28,10 @@ from server.catalog import (
     usd_to_nanos,
 )
 from server.errors import NotFound
+from server.providers import registry
 
-SHIPPED_PROVIDERS = {"openai", "anthropic", "google", "mistral", "deepseek", "xai", "groq"}
+# every registry provider with a public endpoint ships a catalog file (`local` is configured by the operator)
+SHIPPED_PROVIDERS = {pid for pid, spec in registry.PROVIDERS.items() if spec.default_base_url}
 STATUSES = {"active", "deprecated", "retired"}
 
 
