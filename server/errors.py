@@ -14,14 +14,15 @@ import grpc
 
 
 class HubError(Exception):
-    """Base of all errors the gateway reports to callers."""
+    """Base of all errors the gateway reports to callers. `retry_after` (seconds) becomes `Retry-After`."""
 
     http_status = 500
     grpc_code = grpc.StatusCode.INTERNAL
 
-    def __init__(self, detail: Any = "Internal server error"):
+    def __init__(self, detail: Any = "Internal server error", *, retry_after: float | None = None):
         super().__init__(detail if isinstance(detail, str) else json.dumps(detail))
         self.detail = detail
+        self.retry_after = retry_after
 
 
 class BadRequest(HubError):
@@ -122,6 +123,8 @@ def to_grpc(err: BaseException) -> tuple[grpc.StatusCode, str, tuple[tuple[str, 
         ("x-hub-http-status", str(err.http_status)),
         ("x-hub-detail", detail_json(err)),
     )
+    if err.retry_after is not None:  # Envoy's Lua filter writes it as Retry-After
+        metadata += (("x-hub-retry-after", str(max(1, round(err.retry_after)))),)
     return err.grpc_code, message, metadata
 
 

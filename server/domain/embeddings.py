@@ -45,9 +45,10 @@ async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
     texts = texts_of(text)
     route = resolve(hub, caller.provider, caller.model, "embeddings", caller.byok_key)
     counted = sum(tokens.count_text(t) for t in texts)
-    worst_case = pricing.token_cost_nanos(route.entry, int(counted * 1.25) + 16, 0)
+    worst_tokens = int(counted * 1.25) + 16
+    worst_case = pricing.token_cost_nanos(route.entry, worst_tokens, 0)
     started = time.perf_counter()
-    res = await billing.reserve_for(hub, caller, route, worst_case)
+    res = await billing.reserve_for(hub, caller, route, worst_case, tokens=worst_tokens)
 
     def outcome(status: str, usage: TokenCounts, cost: int, error: str | None = None) -> billing.Outcome:
         return billing.Outcome(

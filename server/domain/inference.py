@@ -62,8 +62,9 @@ async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams
     if route.config.wire_format == "anthropic" and not params.max_tokens:
         params.max_tokens = max_out  # Anthropic requires it; we reserved for exactly this much
     prompt_tokens = tokens.count_messages(params.messages)
-    worst_case = pricing.token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
-    reservation = await billing.reserve_for(hub, caller, route, worst_case)
+    worst_in = int(prompt_tokens * INPUT_MARGIN) + 16
+    worst_case = pricing.token_cost_nanos(route.entry, worst_in, max_out)
+    reservation = await billing.reserve_for(hub, caller, route, worst_case, tokens=worst_in + max_out)
     return ChatCall(endpoint, route, params, reservation, prompt_tokens)
 
 

@@ -86,7 +86,8 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
         lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
     )
     job_id = new_job_id()
-    res = await billing.reserve_for(hub, caller, route, amount, request_id=job_id)
+    # slot=False: the job outlives the request that created it, so it does not count as one in flight
+    res = await billing.reserve_for(hub, caller, route, amount, request_id=job_id, slot=False)
     now = clock.now()
     row = {
         "id": job_id,
@@ -252,6 +253,7 @@ async def finalize(
 async def settle_job(hub: Hub, job: VideoJob) -> int:
     """The one settlement of a final job (a no-op if it already happened)."""
     res = billing.Reservation(job.id, job.user_id, job.api_key_id, job.reserved_nanos, job.byok)
+    res.held = True  # a BYOK job of a limited key has a hold too; settling removes whatever hold there is
     params = job.params or {}
     res.session_id, res.client_ip = params.get("session_id"), params.get("client_ip")
     started, ended = clock.as_utc(job.created_at), clock.as_utc(job.completed_at or job.updated_at)
