@@ -64,7 +64,11 @@ function envoy_on_response(handle)
   headers:replace(":status", status)
   headers:replace("content-type", "application/json")
   headers:replace("content-length", tostring(#body))
-  for _, name in ipairs({"x-hub-http-status", "x-hub-detail", "grpc-status", "grpc-message",
+  local retry_after = headers:get("x-hub-retry-after")
+  if retry_after ~= nil then
+    headers:replace("retry-after", retry_after)
+  end
+  for _, name in ipairs({"x-hub-http-status", "x-hub-detail", "x-hub-retry-after", "grpc-status", "grpc-message",
                          "grpc-accept-encoding", "grpc-encoding"}) do
     headers:remove(name)
   end
