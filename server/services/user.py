@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from google.protobuf import json_format
 from indoxhub.v1 import common_pb2, user_pb2, user_pb2_grpc
@@ -10,9 +11,11 @@ from indoxhub.v1 import common_pb2, user_pb2, user_pb2_grpc
 from server.domain import usage_stats, users
 from server.domain.money import nanos_to_usd
 from server.errors import ValidationFailed
-from server.hub import Hub
 from server.rpc import unary
 from server.services.convert import key_fields, key_use_message, token_usage, transaction_message, user_message
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 MAX_PAGE = 1000
 LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period")
