@@ -242,6 +242,19 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
         return charge
 
 
+async def record_attempt(hub: Hub, res: Reservation, outcome: Outcome, attempt: int) -> None:
+    """Writes the usage record of one failed attempt of a request (cost 0; nothing else moves)."""
+    usage = _usage_row(hub, res, outcome, 0, clock.now())
+    usage["request_id"] = f"{res.request_id}-{attempt}"
+
+    def op(conn: Connection) -> None:
+        conn.execute(_INSERT_USAGE, usage)
+        usage_stats.add_to_rollup(conn, usage)
+
+    await hub.ledger.run(op)
+    metrics.observe(outcome.endpoint, outcome.provider, "error", outcome.duration_ms, 0, 0, 0.0)
+
+
 def error_detail(exc: BaseException) -> str:
     """What a failed request's usage record says about the failure (never a secret: details are ours)."""
     return exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else type(exc).__name__
@@ -263,6 +276,7 @@ class Meter:
     request_content: Any = None
     started: float = field(default_factory=time.perf_counter)
     _closing: bool = False  # a settlement was handed to a background task
+    _attempts: int = 0  # failed attempts recorded (fallbacks)
 
     @property
     def request_id(self) -> str:
@@ -288,6 +302,13 @@ class Meter:
     async def fail(self, exc: BaseException, **fields: Any) -> None:
         """Settles a failed request: cost 0, status error, the failure recorded."""
         await self.settle("error", 0, error=error_detail(exc), **fields)
+
+    async def record_failed_attempt(self, exc: BaseException) -> None:
+        """A usage record (status error, cost 0) for an attempt that failed before the request moved on to a
+        fallback model; the reservation stays held for the next attempt and is settled once at the end."""
+        self._attempts += 1
+        outcome = self.outcome("error", 0, error=error_detail(exc))
+        await asyncio.shield(record_attempt(self.hub, self.reservation, outcome, self._attempts))
 
     def settle_later(self, status: str, cost_nanos: int = 0, **fields: Any) -> None:
         """Settles in a task the caller's cancellation cannot reach (a client that left mid-stream)."""
