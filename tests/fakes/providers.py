@@ -20,6 +20,7 @@ Switches in the last user message (or in any embedding input) change the behavio
   [[cut]]       drop the connection mid-stream                     [[nousage]]  report no usage
   [[long:N]]    answer with N chunks                               [[reason]]   add reasoning output
   [[cached:N]]  report N cached prompt tokens
+  Any text switch written [[name:arg@model]] (e.g. [[status:503@gpt-4o-mini]]) applies only to that model.
 Media switches go in the image / video prompt, the speech input or the transcription `prompt` field:
   [[status:N]], [[flaky:N]], [[hang]] as above;  [[blocked]] a Gemini image answer without image;
   videos: [[slow:N]] the job completes on the Nth poll (default 2), [[fail]] the provider reports failure.
@@ -55,7 +56,7 @@ from urllib.parse import urlsplit
 
 CREATED = 1_700_000_000
 EMBEDDING_DIM = 8
-_SWITCH = re.compile(r"\[\[(\w+)(?::([^\]]*))?\]\]")
+_SWITCH = re.compile(r"\[\[(\w+)(?::([^\]@]*))?(?:@([^\]]*))?\]\]")  # [[name:arg@model]]
 _GEMINI_PATH = re.compile(r"/v1beta/models/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$")
 
 # ---------------------------------------------------------------------------------------------- behaviour
@@ -76,9 +77,12 @@ class Switches:
     blocked: bool = False
 
 
-def parse_switches(text: str) -> Switches:
+def parse_switches(text: str, model: str | None = None) -> Switches:
+    """The switches of `text`; one written `[[name:arg@m]]` applies only to requests for model `m`."""
     sw = Switches()
-    for name, arg in _SWITCH.findall(text):
+    for name, arg, only in _SWITCH.findall(text):
+        if only and only != model:
+            continue
         if name == "status":
             sw.status = int(arg)
         elif name == "flaky":
@@ -729,7 +733,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, fmt.error(400, problem))
             return
         last_user, texts = fmt.prompt(body)
-        sw = parse_switches(last_user)
+        sw = parse_switches(last_user, model)
         if self._gate(fmt, sw, f"{fmt.name}:{model}:{last_user}"):
             return
         reply = make_reply(model, last_user, texts, sw, fmt.max_tokens(body))
