@@ -55,6 +55,12 @@ function envoy_on_response(handle)
     detail = '"Request body too large: the limit is 25 MB"'
   end
   local body = '{"detail":' .. detail .. '}'
+  -- A server that wrote the whole body (the OpenAI-style errors of /v1) sends it in x-hub-body.
+  local full_body = headers:get("x-hub-body")
+  if full_body ~= nil then
+    body = full_body
+  end
+  local retry_after = headers:get("x-hub-retry-after")
 
   local buffer = handle:body(true)
   if buffer == nil then
@@ -64,7 +70,10 @@ function envoy_on_response(handle)
   headers:replace(":status", status)
   headers:replace("content-type", "application/json")
   headers:replace("content-length", tostring(#body))
-  for _, name in ipairs({"x-hub-http-status", "x-hub-detail", "grpc-status", "grpc-message",
+  if retry_after ~= nil then
+    headers:replace("retry-after", retry_after)
+  end
+  for _, name in ipairs({"x-hub-http-status", "x-hub-detail", "x-hub-body", "x-hub-retry-after", "grpc-status", "grpc-message",
                          "grpc-accept-encoding", "grpc-encoding"}) do
     headers:remove(name)
   end

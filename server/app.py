@@ -28,6 +28,8 @@ from indoxhub.v1 import (
     images_pb2_grpc,
     models_pb2,
     models_pb2_grpc,
+    openai_pb2,
+    openai_pb2_grpc,
     user_pb2,
     user_pb2_grpc,
     videos_pb2,
@@ -44,6 +46,7 @@ from server.services.embeddings import EmbeddingsServicer
 from server.services.generation import ChatServicer, CompletionsServicer
 from server.services.images import ImagesServicer
 from server.services.models import ModelsServicer
+from server.services.openai_compat import OpenAIServicer
 from server.services.unimplemented import fill_unimplemented
 from server.services.user import UserServicer
 from server.services.videos import VideosServicer
@@ -67,6 +70,7 @@ def _services() -> list[tuple[object, str, type | None]]:
         (images_pb2_grpc, "ImagesService", ImagesServicer),
         (models_pb2_grpc, "ModelsService", ModelsServicer),
         (videos_pb2_grpc, "VideosService", VideosServicer),
+        (openai_pb2_grpc, "OpenAIService", OpenAIServicer),
     ]
 
 
@@ -82,6 +86,7 @@ _DESCRIPTORS = {
     "ImagesService": images_pb2,
     "ModelsService": models_pb2,
     "VideosService": videos_pb2,
+    "OpenAIService": openai_pb2,
 }
 
 

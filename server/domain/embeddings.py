@@ -41,7 +41,8 @@ def texts_of(text: Any) -> list[str]:
     )
 
 
-async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
+async def embed(hub: Hub, caller: Caller, *, text: Any, endpoint: str = "embedding") -> EmbeddingOutcome:
+    """`endpoint` names the surface in the usage record ("embedding" on /api/v1, "openai.embedding" on /v1)."""
     texts = texts_of(text)
     route = resolve(hub, caller.provider, caller.model, "embeddings", caller.byok_key)
     counted = sum(tokens.count_text(t) for t in texts)
@@ -51,7 +52,7 @@ async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
 
     def outcome(status: str, usage: TokenCounts, cost: int, error: str | None = None) -> billing.Outcome:
         return billing.Outcome(
-            endpoint="embedding",
+            endpoint=endpoint,
             provider=route.provider,
             model=route.model,
             status=status,

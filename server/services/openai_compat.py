@@ -1,0 +1,206 @@
+"""OpenAIService: the OpenAI-compatible surface at /v1, a thin servicer over the same domain layer as /api/v1.
+
+Bodies arrive and leave as raw google.api.HttpBody: `server.domain.openai_surface` reads OpenAI's JSON into
+the domain's inputs and writes the domain's results as OpenAI's objects; routing, reservation, the provider
+call and settlement are `inference`, `embeddings` and `media`, exactly as for /api/v1. Usage records name
+the surface (`openai.chat`, `openai.responses`, ...). Errors use OpenAI's body and statuses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+import orjson
+from google.api import httpbody_pb2
+from indoxhub.v1 import openai_pb2_grpc
+
+from server.domain import embeddings, inference, media
+from server.domain.auth import Principal, authenticate
+from server.domain.caller import Caller
+from server.domain.multipart import parse_form
+from server.domain.openai_surface import chat, common, errors, fields, models, responses_api
+from server.domain.openai_surface import embeddings as oai_embeddings
+from server.domain.openai_surface import media as oai_media
+from server.errors import HubError
+from server.hub import Hub
+from server.rpc import metadata_of
+from server.services.caller import caller_from
+
+log = logging.getLogger("hub.openai")
+
+SSE_DONE = b"data: [DONE]\n\n"
+STREAM_HEADERS = (("cache-control", "no-cache"),)
+
+
+def _json(obj: Any) -> httpbody_pb2.HttpBody:
+    return httpbody_pb2.HttpBody(content_type="application/json", data=orjson.dumps(obj))
+
+
+def _data(obj: dict[str, Any]) -> httpbody_pb2.HttpBody:
+    return httpbody_pb2.HttpBody(content_type="text/event-stream", data=b"data: " + orjson.dumps(obj) + b"\n\n")
+
+
+def _event(obj: dict[str, Any]) -> httpbody_pb2.HttpBody:
+    """A Responses event: OpenAI sends the type as the SSE event name as well."""
+    head = b"event: " + obj["type"].encode() + b"\n"
+    return httpbody_pb2.HttpBody(content_type="text/event-stream", data=head + b"data: " + orjson.dumps(obj) + b"\n\n")
+
+
+async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
+    """Ends the call with OpenAI's error body, which Envoy's Lua filter copies into the REST answer."""
+    if not isinstance(exc, HubError):
+        log.exception("unhandled error", exc_info=exc)
+    status, body = errors.error_body(exc)
+    trailers = [
+        ("x-hub-http-status", str(status)),
+        ("x-hub-body", json.dumps(body, ensure_ascii=True, separators=(",", ":"))),
+    ]
+    retry = errors.retry_after(exc)
+    if retry is not None:
+        trailers.append(("x-hub-retry-after", str(retry)))
+    code = exc.grpc_code if isinstance(exc, HubError) else grpc.StatusCode.INTERNAL
+    await context.abort(code, body["error"]["message"], trailing_metadata=tuple(trailers))
+
+
+def _unary(auth: bool = True) -> Callable:
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        async def wrapper(self, request, context):
+            try:
+                principal = await authenticate(self.hub, metadata_of(context)) if auth else None
+                return await fn(self, request, context, principal)
+            except Exception as exc:
+                await _abort(context, exc)
+
+        return wrapper
+
+    return deco
+
+
+def _streaming(fn: Callable) -> Callable:
+    """Before the first chunk, a failure is a plain HTTP error; after it, an error event ends the stream."""
+
+    @functools.wraps(fn)
+    async def wrapper(self, request, context):
+        started = False
+        try:
+            principal = await authenticate(self.hub, metadata_of(context))
+            async for chunk in fn(self, request, context, principal):
+                started = True
+                yield chunk
+        except Exception as exc:
+            if not started:
+                await _abort(context, exc)
+                return
+            log.exception("stream failed after output", exc_info=exc)
+            yield _data(errors.error_body(exc)[1])
+            yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
+
+    return wrapper
+
+
+def _caller(
+    context, principal: Principal, model: str | None, byok: str | None, session_id: str | None, **extra: Any
+) -> Caller:
+    """The model is "provider/model" (a bare name means OpenAI, as on /api/v1); `extra` goes to the provider."""
+    if session_id:
+        extra["session_id"] = session_id
+    return caller_from(context, principal, provider=None, model=model, byok_key=byok, extra=extra)
+
+
+class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
+    def __init__(self, hub: Hub):
+        self.hub = hub
+
+    async def _prepare(self, req: common.Request, context, principal: Principal, endpoint: str):
+        caller = _caller(context, principal, req.model, req.byok_key, req.session_id)
+        return await inference.prepare(self.hub, caller, endpoint=endpoint, params=req.params)
+
+    async def _events(self, call: inference.ChatCall, context, translate: Callable):
+        """inference's stream through `translate` (event -> list of OpenAI objects); headers after the first
+        upstream item, so failures before any output are still plain HTTP errors."""
+        async with contextlib.aclosing(inference.run_stream(self.hub, call)) as events:
+            first = await anext(events)
+            await context.send_initial_metadata((*STREAM_HEADERS, ("x-stream-id", call.response_id)))
+            for out in translate(first):
+                yield out
+            async for event in events:
+                for out in translate(event):
+                    yield out
+
+    @_streaming
+    async def CreateChatCompletion(self, request, context, principal):
+        req = chat.parse(fields.parse_object(request.data))
+        call = await self._prepare(req, context, principal, "openai.chat")
+        if not req.stream:
+            yield _json(chat.completion(await inference.run_unary(self.hub, call)))
+            return
+        chunks = chat.ChunkStream(req.include_usage)
+        async for chunk in self._events(call, context, chunks.feed):
+            yield _data(chunk)
+        yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
+
+    @_streaming
+    async def CreateResponse(self, request, context, principal):
+        req = responses_api.parse(fields.parse_object(request.data))
+        call = await self._prepare(req, context, principal, "openai.responses")
+        if not req.stream:
+            yield _json(responses_api.response(req.echo, await inference.run_unary(self.hub, call)))
+            return
+        stream = responses_api.EventStream(req.echo)
+        async for event in self._events(call, context, stream.feed):
+            yield _event(event)
+
+    @_unary()
+    async def CreateEmbedding(self, request, context, principal):
+        req = oai_embeddings.parse(fields.parse_object(request.data))
+        caller = _caller(context, principal, req.model, req.byok_key, req.session_id, **req.extra)
+        done = await embeddings.embed(self.hub, caller, text=req.texts, endpoint="openai.embedding")
+        body = oai_embeddings.response(done.provider, done.model, done.vectors, done.usage.input_tokens, req.base64)
+        return _json(body)
+
+    @_unary()
+    async def ListModels(self, request, context, principal):
+        return _json(models.listing(self.hub.extras["catalog"]))
+
+    @_unary()
+    async def RetrieveModel(self, request, context, principal):
+        return _json(models.one(self.hub.extras["catalog"], request.model))
+
+    @_unary()
+    async def CreateImage(self, request, context, principal):
+        req = oai_media.parse_image(fields.parse_object(request.data))
+        caller = _caller(context, principal, req.model, req.byok_key, req.session_id)
+        billed = await media.generate_images(self.hub, caller, fields=req.fields, endpoint="openai.image")
+        return _json(oai_media.images_response(billed.result))
+
+    @_unary()
+    async def CreateSpeech(self, request, context, principal):
+        req = oai_media.parse_speech(fields.parse_object(request.data))
+        caller = _caller(context, principal, req.model, req.byok_key, req.session_id)
+        billed = await media.text_to_speech(self.hub, caller, fields=req.fields, endpoint="openai.tts")
+        return httpbody_pb2.HttpBody(content_type=billed.result.content_type, data=billed.result.audio)
+
+    async def _transcribe(self, request, context, principal, kind: str) -> httpbody_pb2.HttpBody:
+        form = parse_form(request.content_type, request.data, max_file_bytes=self.hub.settings.max_body_bytes)
+        form = oai_media.transcription_form(form)
+        caller = _caller(
+            context, principal, form.get("model") or None, form.get("byok_api_key") or None, form.get("session_id")
+        )
+        billed = await media.transcribe(self.hub, caller, kind=kind, form=form, surface="openai.")
+        content_type, data = oai_media.transcript_body(billed.result)
+        return httpbody_pb2.HttpBody(content_type=content_type, data=data)
+
+    @_unary()
+    async def CreateTranscription(self, request, context, principal):
+        return await self._transcribe(request, context, principal, "transcriptions")
+
+    @_unary()
+    async def CreateTranslation(self, request, context, principal):
+        return await self._transcribe(request, context, principal, "translations")
