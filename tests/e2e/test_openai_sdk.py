@@ -369,7 +369,9 @@ def test_images_speech_and_transcription(gateway: Gateway, sdk) -> None:
     speech = client.audio.speech.create(
         model="openai/tts-1", voice="alloy", input="Hello speech", response_format="wav"
     )
-    assert speech.response.headers["content-type"] == "audio/wav" and speech.content == fake_audio("Hello speech", "wav")
+    assert speech.response.headers["content-type"] == "audio/wav" and speech.content == fake_audio(
+        "Hello speech", "wav"
+    )
 
     text = client.audio.transcriptions.create(model="openai/whisper-1", file=("a.wav", _wav(), "audio/wav"))
     assert isinstance(text.text, str) and text.text
