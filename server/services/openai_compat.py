@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
-import grpc
 import orjson
 from google.api import httpbody_pb2
 from indoxhub.v1 import openai_pb2_grpc
@@ -24,15 +21,13 @@ from server.domain import embeddings, inference, media
 from server.domain.auth import Principal, authenticate
 from server.domain.caller import Caller
 from server.domain.multipart import parse_form
-from server.domain.openai_surface import chat, common, errors, fields, models, responses_api
+from server.domain.openai_surface import chat, common, fields, models, responses_api
 from server.domain.openai_surface import embeddings as oai_embeddings
 from server.domain.openai_surface import media as oai_media
-from server.errors import HubError
+from server.errors import log_unexpected, sse_error_event
 from server.hub import Hub
-from server.rpc import metadata_of
+from server.rpc import Undecodable, abort, metadata_of, request_id, unary
 from server.services.caller import caller_from
-
-log = logging.getLogger("hub.openai")
 
 SSE_DONE = b"data: [DONE]\n\n"
 STREAM_HEADERS = (("cache-control", "no-cache"),)
@@ -52,54 +47,26 @@ def _event(obj: dict[str, Any]) -> httpbody_pb2.HttpBody:
     return httpbody_pb2.HttpBody(content_type="text/event-stream", data=head + b"data: " + orjson.dumps(obj) + b"\n\n")
 
 
-async def _abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
-    """Ends the call with OpenAI's error body, which Envoy's Lua filter copies into the REST answer."""
-    if not isinstance(exc, HubError):
-        log.exception("unhandled error", exc_info=exc)
-    status, body = errors.error_body(exc)
-    trailers = [
-        ("x-hub-http-status", str(status)),
-        ("x-hub-body", json.dumps(body, ensure_ascii=True, separators=(",", ":"))),
-    ]
-    retry = errors.retry_after(exc)
-    if retry is not None:
-        trailers.append(("x-hub-retry-after", str(retry)))
-    code = exc.grpc_code if isinstance(exc, HubError) else grpc.StatusCode.INTERNAL
-    await context.abort(code, body["error"]["message"], trailing_metadata=tuple(trailers))
-
-
-def _unary(auth: bool = True) -> Callable:
-    def deco(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        async def wrapper(self, request, context):
-            try:
-                principal = await authenticate(self.hub, metadata_of(context)) if auth else None
-                return await fn(self, request, context, principal)
-            except Exception as exc:
-                await _abort(context, exc)
-
-        return wrapper
-
-    return deco
-
-
 def _streaming(fn: Callable) -> Callable:
-    """Before the first chunk, a failure is a plain HTTP error; after it, an error event ends the stream."""
+    """Before the first chunk, a failure is a plain HTTP error (OpenAI's body); after it, an error chunk and
+    `[DONE]` end the stream (its 200 is already sent)."""
 
     @functools.wraps(fn)
     async def wrapper(self, request, context):
         started = False
         try:
+            if type(request) is Undecodable:
+                raise request.error
             principal = await authenticate(self.hub, metadata_of(context))
             async for chunk in fn(self, request, context, principal):
                 started = True
                 yield chunk
         except Exception as exc:
             if not started:
-                await _abort(context, exc)
+                await abort(context, exc, "openai")
                 return
-            log.exception("stream failed after output", exc_info=exc)
-            yield _data(errors.error_body(exc)[1])
+            log_unexpected(exc, request_id(context))
+            yield _data(sse_error_event(exc, "openai"))
             yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
 
     return wrapper
@@ -157,7 +124,7 @@ class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
         async for event in self._events(call, context, stream.feed):
             yield _event(event)
 
-    @_unary()
+    @unary(style="openai")
     async def CreateEmbedding(self, request, context, principal):
         req = oai_embeddings.parse(fields.parse_object(request.data))
         caller = _caller(context, principal, req.model, req.byok_key, req.session_id, **req.extra)
@@ -165,22 +132,22 @@ class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
         body = oai_embeddings.response(done.provider, done.model, done.vectors, done.usage.input_tokens, req.base64)
         return _json(body)
 
-    @_unary()
+    @unary(style="openai")
     async def ListModels(self, request, context, principal):
-        return _json(models.listing(self.hub.extras["catalog"]))
+        return _json(models.listing(self.hub.catalog))
 
-    @_unary()
+    @unary(style="openai")
     async def RetrieveModel(self, request, context, principal):
-        return _json(models.one(self.hub.extras["catalog"], request.model))
+        return _json(models.one(self.hub.catalog, request.model))
 
-    @_unary()
+    @unary(style="openai")
     async def CreateImage(self, request, context, principal):
         req = oai_media.parse_image(fields.parse_object(request.data))
         caller = _caller(context, principal, req.model, req.byok_key, req.session_id)
         billed = await media.generate_images(self.hub, caller, fields=req.fields, endpoint="openai.image")
         return _json(oai_media.images_response(billed.result))
 
-    @_unary()
+    @unary(style="openai")
     async def CreateSpeech(self, request, context, principal):
         req = oai_media.parse_speech(fields.parse_object(request.data))
         caller = _caller(context, principal, req.model, req.byok_key, req.session_id)
@@ -197,10 +164,10 @@ class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
         content_type, data = oai_media.transcript_body(billed.result)
         return httpbody_pb2.HttpBody(content_type=content_type, data=data)
 
-    @_unary()
+    @unary(style="openai")
     async def CreateTranscription(self, request, context, principal):
         return await self._transcribe(request, context, principal, "transcriptions")
 
-    @_unary()
+    @unary(style="openai")
     async def CreateTranslation(self, request, context, principal):
         return await self._transcribe(request, context, principal, "translations")

@@ -12,7 +12,7 @@ import orjson
 from server.domain.multipart import Form
 from server.domain.openai_surface import common
 from server.domain.openai_surface.fields import Body
-from server.providers.openai_media import GeneratedImage, Transcript
+from server.providers.base import GeneratedImage, Transcript
 
 _IMAGE_STRINGS = ("size", "quality", "style", "response_format", "background", "moderation", "output_format")
 _SPEECH_STRINGS = ("voice", "instructions", "response_format")
