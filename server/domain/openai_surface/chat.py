@@ -213,6 +213,7 @@ class ChunkStream:
         self.include_usage = include_usage
         self.head: dict[str, Any] = {}
         self.calls: dict[Any, int] = {}  # inference's output_index / item id of a function call -> tool-call index
+        self.count = 0  # tool calls so far: OpenAI numbers them 0, 1, ... within the choice
         self.failed = False
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -241,8 +242,9 @@ class ChunkStream:
             return [self._chunk({"content": event.get("delta") or ""})]
         if kind == "response.output_item.added" and (event.get("item") or {}).get("type") == "function_call":
             item = event["item"]
-            index = self.calls[event.get("output_index")] = len(self.calls)
-            self.calls[item.get("id")] = index
+            index = self.count
+            self.count += 1
+            self.calls[event.get("output_index")] = self.calls[item.get("id")] = index
             call = {
                 "index": index,
                 "id": item.get("call_id") or item.get("id"),
@@ -260,7 +262,7 @@ class ChunkStream:
             return [from_stream_event(event)]
         if kind == "response.done" and not self.failed:
             response = event["response"]
-            out = [self._chunk({}, common.finish_reason(response.get("finish_reason"), bool(self.calls)))]
+            out = [self._chunk({}, common.finish_reason(response.get("finish_reason"), self.count > 0))]
             if self.include_usage:
                 out.append({**self.head, "choices": [], "usage": usage(response.get("usage"))})
             return out

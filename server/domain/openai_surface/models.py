@@ -34,10 +34,14 @@ def listing(catalog: Catalog) -> dict[str, Any]:
 
 
 def one(catalog: Catalog, model_id: str) -> dict[str, Any]:
-    """The SDKs percent-encode the "/" of the id, and Envoy leaves a multi-segment variable encoded."""
+    """One enabled model by "provider/model" (aliases too). The SDKs percent-encode the "/" of the id, and
+    Envoy leaves a multi-segment variable encoded."""
     model_id = unquote(model_id)
     provider, _, name = model_id.partition("/")
-    entry = catalog.find(provider, name) if provider in catalog.provider_ids() and name else None
+    try:
+        entry = catalog.model(provider, name) if provider in catalog.provider_ids() and name else None
+    except NotFound:
+        entry = None
     if entry is None or entry.get("is_disabled"):
         raise NotFound(f"The model '{model_id}' does not exist or is not available")
     return _model(provider, entry["modelName"])

@@ -209,7 +209,7 @@ def usage(body_usage: dict[str, Any] | None) -> dict[str, Any]:
     inp, out, cached, reasoning = common.usage_tokens(body_usage)
     return {
         "input_tokens": inp,
-        "input_tokens_details": {"cached_tokens": cached},
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},  # writes are not reported yet
         "output_tokens": out,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": inp + out,
