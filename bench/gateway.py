@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2
 from indoxhub.v1 import chat_pb2, chat_pb2_grpc
 
 from bench.load import Result, request_bytes, run
-from tests.harness import free_port, start_gateway
+from tests.harness import GRPC_ROUND_ROBIN, free_port, start_gateway
 
 BODY = {"messages": [{"role": "user", "content": "Say hello."}], "model": "openai/gpt-4o-mini", "max_tokens": 32}
 # surface -> (REST path, label, a byte string only a streamed text chunk of that surface contains)
@@ -51,7 +51,7 @@ async def grpc_run(target: str, key: str, *, concurrency: int, total: int) -> Re
     )
     auth = (("authorization", f"Bearer {key}"),)
     remaining = [total]
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with grpc.aio.insecure_channel(target, options=GRPC_ROUND_ROBIN) as channel:
         stub = chat_pb2_grpc.ChatServiceStub(channel)
 
         async def worker() -> None:
@@ -86,13 +86,12 @@ def main(requests: int, concurrency: int, workers: int, surfaces: list[str]) -> 
     env = {
         "OPENAI_API_KEY": "sk-bench",
         "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
-        "HUB_WORKERS": str(workers),
     }
-    gw = start_gateway(extra_env=env, fake_providers=False)
+    gw = start_gateway(extra_env=env, fake_providers=False, workers=workers)
     try:
         _, key = gw.create_user("bench@example.com", credits=1_000_000)
         token = httpx.post(f"{gw.api}/auth/api-key", headers={"X-API-Key": key}).json()["access_token"]
-        print(f"gateway: {workers} server process(es), Envoy, SQLite at {gw.workdir}; metering on")
+        print(f"gateway: {workers} server process(es) on their own ports, Envoy, SQLite at {gw.workdir}; metering on")
         asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency, surfaces))
     finally:
         gw.close()
@@ -115,7 +114,7 @@ async def measure(
     warm = max(200, requests // 10)
     for surface in surfaces:
         await run("127.0.0.1", gw.http_port, via(SURFACES[surface][0], key), concurrency=8, total=warm)
-    await grpc_run(gw.grpc_target, key, concurrency=8, total=warm)
+    await grpc_run(gw.grpc_balanced_target, key, concurrency=8, total=warm)
 
     seq = {"direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=1, total=requests)}
     for surface in surfaces:
@@ -126,7 +125,7 @@ async def measure(
         seq[f"REST {label} (access token)"] = await run(
             "127.0.0.1", gw.http_port, via(path, token), concurrency=1, total=requests
         )
-    seq["gRPC typed Chat"] = await grpc_run(gw.grpc_target, key, concurrency=1, total=requests)
+    seq["gRPC typed Chat"] = await grpc_run(gw.grpc_balanced_target, key, concurrency=1, total=requests)
     many = requests * 4
     conc = {
         "direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=concurrency, total=many)
@@ -136,7 +135,7 @@ async def measure(
         conc[f"REST {label} (API key)"] = await run(
             "127.0.0.1", gw.http_port, via(path, key), concurrency=concurrency, total=many
         )
-    conc["gRPC typed Chat"] = await grpc_run(gw.grpc_target, key, concurrency=concurrency, total=many)
+    conc["gRPC typed Chat"] = await grpc_run(gw.grpc_balanced_target, key, concurrency=concurrency, total=many)
     stream_direct = await run(
         "127.0.0.1", upstream_port, direct_stream, concurrency=1, total=requests, marker=b'"content"'
     )

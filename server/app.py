@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import os
 import signal
 from dataclasses import dataclass
 from types import ModuleType
@@ -97,11 +96,6 @@ def rest_services() -> list[str]:
     return [s.descriptor.full_name for s in SERVICES if s.rest]
 
 
-def settings_reuseport() -> bool:
-    """Several server processes (HUB_WORKERS > 1) share the port through SO_REUSEPORT."""
-    return int(os.environ.get("HUB_WORKERS", "1")) > 1
-
-
 def _generated_base(service: Service) -> type:
     return getattr(importlib.import_module(service.proto.__name__ + "_grpc"), f"{service.name}Servicer")
 
@@ -132,7 +126,9 @@ def build_server(hub: Hub) -> tuple[grpc.aio.Server, health.HealthServicer]:
             ("grpc.max_concurrent_streams", 1024),
             ("grpc.max_metadata_size", MAX_METADATA_BYTES),
             ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
-            ("grpc.so_reuseport", 1 if settings_reuseport() else 0),
+            # Each process owns its port (HUB_WORKERS: port + i); gRPC would otherwise let a second process
+            # bind the same port silently and steal part of the traffic.
+            ("grpc.so_reuseport", 0),
         ]
     )
     names = [_register(server, service, hub) for service in SERVICES]
@@ -157,8 +153,9 @@ async def start_hub(settings: Settings) -> Hub:
     hub.streams = ActiveStreams(hub)
     await hub.streams.start()
     await release_stale_holds(hub)
-    if settings.video_worker:  # follows unfinished video jobs, also those from before a restart
-        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds)
+    if settings.video_worker is not False:  # follows unfinished video jobs, also those from before a restart
+        elect = settings.video_worker is None  # one poller among the replicas unless forced on
+        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds, elect=elect)
         hub.video_worker.start()
     return hub
 

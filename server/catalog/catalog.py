@@ -170,7 +170,8 @@ class Catalog:
             use = f", use '{provider_id}/{replacement}'" if replacement else ""
             if reason == "disabled":
                 raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled){use}")
-            raise NotFound(f"Model '{provider_id}/{model_id}' is not available: {reason}{use}")
+            # "(disabled)" is what clients such as the official one read as "model not available"
+            raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled): {reason}{use}")
         return self._priced_on(hit.entry, today)
 
     def _priced_on(self, entry: Mapping[str, Any], today: dt.date) -> Mapping[str, Any]:

@@ -266,12 +266,13 @@ def test_disabled_model_is_listed_but_not_served(catalog):
     with pytest.raises(NotFound) as err:
         catalog.resolve("openai", "dall-e-3", "image_generation")
     assert (
-        err.value.detail == "Model 'openai/dall-e-3' is not available: retired on 2026-05-12, use 'openai/gpt-image-2'"
+        err.value.detail
+        == "Model 'openai/dall-e-3' is not available (disabled): retired on 2026-05-12, use 'openai/gpt-image-2'"
     )
     with pytest.raises(NotFound) as err:
         catalog.resolve("xai", "grok-2-image", "image_generation")  # by alias too
     assert err.value.detail == (
-        "Model 'xai/grok-2-image' is not available: retired on 2026-02-24, use 'xai/grok-imagine-image'"
+        "Model 'xai/grok-2-image' is not available (disabled): retired on 2026-02-24, use 'xai/grok-imagine-image'"
     )
 
 

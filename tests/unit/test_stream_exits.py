@@ -66,7 +66,7 @@ async def hub() -> AsyncIterator[Hub]:
     hub.streams = ActiveStreams(hub)
     await hub.streams.start()
     yield hub
-    await hub.streams.stop_polling()
+    await hub.streams.stop_listening()
     await hub.ledger.stop()
     await hub.engine.dispose()
 
