@@ -41,7 +41,8 @@ def texts_of(text: Any) -> list[str]:
     )
 
 
-async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
+async def embed(hub: Hub, caller: Caller, *, text: Any, endpoint: str = "embedding") -> EmbeddingOutcome:
+    """`endpoint` names the surface in the usage record ("embedding" on /api/v1, "openai.embedding" on /v1)."""
     texts = texts_of(text)
     route = resolve(hub, caller.provider, caller.model, "embeddings", caller.byok_key)
     adapter = registry.capability(route.config, "embeddings")
@@ -53,7 +54,7 @@ async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
         caller,
         route,
         worst_case,
-        endpoint="embedding",
+        endpoint=endpoint,
         request_content={"inputs": len(texts)},
         tokens=worst_tokens,
     )
