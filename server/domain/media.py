@@ -8,10 +8,8 @@ the media adapters in `server.providers` (dispatched through `server.providers.r
 
 from __future__ import annotations
 
-import asyncio
 import io
 import math
-import time
 import wave
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from server.domain import billing, clock, tokens
 from server.domain.caller import Caller
 from server.domain.multipart import Form, UploadedFile
 from server.domain.routing import Route, resolve
-from server.errors import HubError, NotFound, Unavailable, ValidationFailed
+from server.errors import NotFound, Unavailable, ValidationFailed
 from server.providers import registry
 from server.providers.base import GeneratedImage, Speech, Transcript
 
@@ -87,10 +85,6 @@ class Billed(Generic[T]):
     created_at: str = field(default_factory=lambda: clock.iso(clock.now()))
 
 
-def error_detail(exc: BaseException) -> str:
-    return exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else repr(exc)
-
-
 async def billed_call(
     hub: Hub,
     caller: Caller,
@@ -103,32 +97,13 @@ async def billed_call(
     cost: Callable[[T], int],
     response_content: Callable[[T], Any] = lambda _: None,
 ) -> Billed[T]:
-    """Reserves, runs `call`, settles exactly once (cost 0 and status error when it failed)."""
-    started = time.perf_counter()
-    res = await billing.reserve_for(hub, caller, route, reserve_nanos)
-
-    def outcome(status: str, cost_nanos: int, **extra: Any) -> billing.Outcome:
-        return billing.Outcome(
-            endpoint=endpoint,
-            provider=route.provider,
-            model=route.model,
-            status=status,
-            cost_nanos=cost_nanos,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            request_content=request_content,
-            **extra,
-        )
-
-    try:
+    """Meters one media call: reserves, runs `call`, settles exactly once (cost 0, status error on failure)."""
+    meter = await billing.meter(hub, caller, route, reserve_nanos, endpoint=endpoint, request_content=request_content)
+    async with meter.guard():
         result = await call()
         amount = priced(lambda: cost(result), route)
-    except BaseException as exc:
-        await asyncio.shield(billing.settle(hub, res, outcome("error", 0, error=error_detail(exc))))
-        raise
-    charge = await asyncio.shield(
-        billing.settle(hub, res, outcome("success", amount, response_content=response_content(result)))
-    )
-    return Billed(res.request_id, route.provider, route.model, result, charge, (time.perf_counter() - started) * 1000)
+    charge = await meter.settle("success", amount, response_content=response_content(result))
+    return Billed(meter.request_id, route.provider, route.model, result, charge, meter.elapsed_ms())
 
 
 # ---------------------------------------------------------------------------------------------- images

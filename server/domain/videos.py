@@ -88,7 +88,7 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
         lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
     )
     job_id = new_job_id()
-    res = await billing.reserve_for(hub, caller, route, amount, request_id=job_id)
+    meter = await billing.meter(hub, caller, route, amount, endpoint="video", request_id=job_id)
     now = clock.now()
     row = {
         "id": job_id,
@@ -108,20 +108,15 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
         },
         "result": None,
         "error": None,
-        "reserved_nanos": res.amount_nanos,
+        "reserved_nanos": meter.reservation.amount_nanos,
         "cost_nanos": 0,
         "byok": route.byok,
         "created_at": now,
         "updated_at": now,
         "completed_at": None,
     }
-    try:
-        async with hub.sessions() as session, session.begin():
-            await session.execute(insert(VideoJob).values(**row))
-    except BaseException as exc:
-        outcome = billing.Outcome("video", route.provider, route.model, "error", error=media.error_detail(exc))
-        await asyncio.shield(billing.settle(hub, res, outcome))
-        raise
+    async with meter.guard(), hub.sessions() as session, session.begin():
+        await session.execute(insert(VideoJob).values(**row))
     job = VideoJob(**row)
     if route.byok:
         byok_keys(hub)[job_id] = route.api_key
@@ -130,7 +125,7 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
             hub.http, route.config, call, route.api_key, byok=route.byok
         )
     except BaseException as exc:
-        await asyncio.shield(finalize(hub, job, "failed", error=media.error_detail(exc)))
+        await asyncio.shield(finalize(hub, job, "failed", error=billing.error_detail(exc)))
         raise
     # The provider accepted it: record that even if the caller disconnects now (the worker takes over).
     return await asyncio.shield(_submitted(hub, job, provider_job_id, state))
@@ -227,7 +222,7 @@ async def finalize(
     forget_key: bool = True,
 ) -> bool:
     """Moves an unfinished job to a final status and settles it; False when it was already final."""
-    charge = min(max(cost_nanos, 0), job.reserved_nanos) if status == "completed" and not job.byok else 0
+    charge = billing.charge_for(_meter_of(hub, job).reservation, _SETTLE_STATUS[status], cost_nanos)
     now = clock.now()
     values: dict[str, Any] = {
         "status": status,
@@ -253,25 +248,37 @@ async def finalize(
     return True
 
 
-async def settle_job(hub: Hub, job: VideoJob) -> int:
-    """The one settlement of a final job (a no-op if it already happened)."""
-    res = billing.Reservation(job.id, job.user_id, job.api_key_id, job.reserved_nanos, job.byok)
+def _meter_of(hub: Hub, job: VideoJob) -> billing.Meter:
+    """The job's meter: its hold was reserved at creation, possibly by another process or before a restart."""
     params = job.params or {}
-    res.session_id, res.client_ip = params.get("session_id"), params.get("client_ip")
-    started, ended = clock.as_utc(job.created_at), clock.as_utc(job.completed_at or job.updated_at)
-    status = _SETTLE_STATUS[job.status]
-    outcome = billing.Outcome(
+    return billing.Meter.resume(
+        hub,
+        request_id=job.id,
+        user_id=job.user_id,
+        api_key_id=job.api_key_id,
+        amount_nanos=job.reserved_nanos,
+        byok=job.byok,
         endpoint="video",
         provider=job.provider,
         model=job.model,
-        status=status,
-        cost_nanos=job.cost_nanos if status == "success" else 0,
+        session_id=params.get("session_id"),
+        client_ip=params.get("client_ip"),
+    )
+
+
+async def settle_job(hub: Hub, job: VideoJob) -> int:
+    """The one settlement of a final job (a no-op if it already happened)."""
+    params = job.params or {}
+    started, ended = clock.as_utc(job.created_at), clock.as_utc(job.completed_at or job.updated_at)
+    status = _SETTLE_STATUS[job.status]
+    return await _meter_of(hub, job).settle(
+        status,
+        job.cost_nanos if status == "success" else 0,
         duration_ms=max(0.0, (ended - started).total_seconds() * 1000) if started and ended else 0.0,
         error=job.error if status != "success" else None,
         request_content={"prompt": job.prompt, **{k: v for k, v in params.items() if k in ("seconds", "n", "size")}},
         response_content=job.result,
     )
-    return await billing.settle(hub, res, outcome)
 
 
 async def settle_unsettled(hub: Hub, older_than: timedelta = RECOVERY_GRACE) -> int:
