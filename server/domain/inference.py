@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.catalog import pricing
-from server.domain import billing, responses, tokens
+from server.domain import billing, features, request_tokens, responses, tokens
 from server.domain.caller import Caller
 from server.domain.routing import Route, resolve
 from server.errors import HubError, UpstreamError, sse_error_event
-from server.providers import registry
-from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts
+from server.providers import openai_responses, registry
+from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts, ToolCall, ToolCallDelta
 
 if TYPE_CHECKING:
     from server.hub import Hub
@@ -60,10 +60,14 @@ async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams
     """Routes the call and reserves its maximum cost; raises 402/404/503 before anything is sent upstream."""
     route = resolve(hub, caller.provider, caller.model, "text_completions", caller.byok_key)
     adapter = registry.capability(route.config, "chat")
+    if route.config.wire_format == registry.OPENAI and route.entry.get("upstreamApi") == "responses":
+        adapter = openai_responses  # the catalog says this model takes tools with reasoning only there
+    features.check(route.provider, route.config.wire_format, route.model, route.entry, params)
     params.model = route.model
     max_out = _max_output(route, params.max_tokens)
     params.output_limit = max_out  # what the reservation covers (sent where a provider requires a limit)
-    prompt_tokens = tokens.count_messages(params.messages)
+    # text, tool definitions and earlier calls, images and PDFs at their worst case
+    prompt_tokens = request_tokens.count_prompt(params, route.config.wire_format)
     worst_case = pricing.token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
     meter = await billing.meter(
         hub, caller, route, worst_case, endpoint=endpoint, request_content={"messages": params.messages}
@@ -71,11 +75,12 @@ async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams
     return ChatCall(endpoint, route, params, meter, prompt_tokens, adapter)
 
 
-def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str) -> TokenCounts:
-    """The provider's usage when it reported one, else counted with the tokenizer."""
+def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str, calls: str = "") -> TokenCounts:
+    """The provider's usage when it reported one, else counted with the tokenizer (`calls`: the tool-call
+    names and arguments the model wrote)."""
     if reported is not None and (reported.input_tokens or reported.output_tokens):
         return reported
-    out = tokens.count_text(text) + tokens.count_text(reasoning)
+    out = tokens.count_text(text) + tokens.count_text(reasoning) + tokens.count_text(calls)
     return TokenCounts(
         input_tokens=call.prompt_tokens, output_tokens=out, reasoning_tokens=tokens.count_text(reasoning)
     )
@@ -119,8 +124,9 @@ async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
             )
         except Exception as exc:
             raise _internal(call, exc) from exc
-    usage = _counted(call, result.usage, result.text, result.reasoning)
-    charge = await _settle(call, "success", usage, response_content={"text": result.text})
+    calls_text = "".join(c.name + c.arguments for c in result.tool_calls)
+    usage = _counted(call, result.usage, result.text, result.reasoning, calls_text)
+    charge = await _settle(call, "success", usage, response_content=_content(result.text, result.tool_calls))
     return responses.response_body(
         response_id=call.response_id,
         created_at=call.created_at,
@@ -131,19 +137,29 @@ async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
         usage=responses.usage_dict(usage, charge),
         duration_ms=call.elapsed_ms(),
         finish_reason=result.finish_reason,
+        tool_calls=result.tool_calls,
     )
 
 
+def _content(text: str, calls: list[ToolCall]) -> dict[str, Any]:
+    """What the usage record keeps of the answer: its text and its tool calls."""
+    content: dict[str, Any] = {"text": text}
+    if calls:
+        content["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+    return content
+
+
 class _StreamState:
-    def __init__(self) -> None:
+    def __init__(self, response_id: str) -> None:
         self.text: list[str] = []
         self.reasoning: list[str] = []
+        self.calls = responses.ToolCallEvents(response_id)
         self.end: StreamEnd | None = None
         self.first_token_ms: float | None = None
 
     @property
     def produced(self) -> bool:
-        return bool(self.text or self.reasoning)
+        return bool(self.text or self.reasoning or self.calls.calls)
 
 
 async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
@@ -158,7 +174,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
     5xx, rejected key) still reaches the caller as a plain HTTP error instead of a stream that died."""
     rid = call.response_id
     stop = await hub.streams.open(rid, call.meter.reservation.user_id)
-    state = _StreamState()
+    state = _StreamState(rid)
     upstream = call.adapter.stream_chat(
         hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
     )
@@ -191,7 +207,10 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                         continue
                     if state.first_token_ms is None:
                         state.first_token_ms = call.elapsed_ms()
-                    if item.kind == "reasoning":
+                    if isinstance(item, ToolCallDelta):
+                        for event in state.calls.feed(item.index, item.id, item.name, item.arguments):
+                            yield event
+                    elif item.kind == "reasoning":
                         if not state.reasoning:
                             yield responses.reasoning_started_event(rid)
                         state.reasoning.append(item.text)
@@ -207,17 +226,28 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
             yield sse_error_event(error)
             return
         reported = state.end.usage if state.end and not (stopped or error) else None
-        usage = _counted(call, reported, text, "".join(state.reasoning))
+        usage = _counted(call, reported, text, "".join(state.reasoning), state.calls.arguments_text)
         if state.end and state.end.usage and (stopped or error):
             usage.input_tokens = state.end.usage.input_tokens or usage.input_tokens
         outcome = "error" if error else ("stopped" if stopped else "success")
         charge = await _settle_stream(call, state, outcome, usage, error)
         status = "failed" if error else ("stopped" if stopped else _status_for(state.end and state.end.finish_reason))
+        call_status = "completed" if status in ("completed", "incomplete") else "incomplete"
+        for event in state.calls.finish(call_status):
+            yield event
         yield responses.item_done_event(rid, text, "completed" if status != "failed" else "incomplete")
         if error is not None:
             yield sse_error_event(error)
         finish = "stopped" if stopped else (state.end.finish_reason if state.end else None)
-        body = _partial_body(call, status, text, usage=responses.usage_dict(usage, charge), finish_reason=finish)
+        body = _partial_body(
+            call,
+            status,
+            text,
+            usage=responses.usage_dict(usage, charge),
+            finish_reason=finish,
+            tool_calls=state.calls.calls,
+            call_status=call_status,
+        )
         yield responses.done_event(body)
     finally:
         hub.in_background(hub.streams.close(rid))
@@ -228,7 +258,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         with contextlib.suppress(Exception):
             await upstream.aclose()
         if not call.meter.settled:  # the client went away: bill what was produced, out of the cancellation's reach
-            usage = _counted(call, None, "".join(state.text), "".join(state.reasoning))
+            usage = _counted(call, None, "".join(state.text), "".join(state.reasoning), state.calls.arguments_text)
             cost, fields = _usage_fields(call, "stopped", usage, **_stream_fields(state, None))
             call.meter.settle_later("stopped", cost, **fields)
 
@@ -237,7 +267,7 @@ def _stream_fields(state: _StreamState, error: HubError | None) -> dict[str, Any
     return {
         "ttft_ms": state.first_token_ms,
         "error": error.detail if error is not None and isinstance(error.detail, str) else None,
-        "response_content": {"text": "".join(state.text)},
+        "response_content": _content("".join(state.text), state.calls.calls),
     }
 
 
@@ -249,7 +279,7 @@ async def _settle_stream(
 
 async def _until_stopped(
     upstream: AsyncIterator, stop: asyncio.Event, first: asyncio.Future
-) -> AsyncIterator[Delta | StreamEnd | None]:
+) -> AsyncIterator[Delta | ToolCallDelta | StreamEnd | None]:
     """Items of upstream (whose first read is already under way) until it ends or `stop` is set (then
     yields None once). Whatever ends this generator (stop, error, cancellation) cancels the pending read."""
     stop_wait = asyncio.ensure_future(stop.wait())
@@ -275,7 +305,9 @@ async def _until_stopped(
                 await nxt
 
 
-def _partial_body(call: ChatCall, status: str, text: str, usage=None, finish_reason=None) -> dict[str, Any]:
+def _partial_body(
+    call: ChatCall, status: str, text: str, usage=None, finish_reason=None, tool_calls=None, call_status="completed"
+) -> dict[str, Any]:
     return responses.response_body(
         response_id=call.response_id,
         created_at=call.created_at,
@@ -287,6 +319,8 @@ def _partial_body(call: ChatCall, status: str, text: str, usage=None, finish_rea
         duration_ms=call.elapsed_ms(),
         finish_reason=finish_reason,
         message="Stream stopped by the client" if status == "stopped" else "",
+        tool_calls=tool_calls,
+        call_status=call_status,
     )
 
 
