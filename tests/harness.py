@@ -119,7 +119,11 @@ class Gateway:
                 proc.kill()
 
 
-def start_gateway(extra_env: dict[str, str] | None = None, fake_providers: bool = True) -> Gateway:
+def start_gateway(
+    extra_env: dict[str, str] | None = None, fake_providers: bool = True, *, provider_paths: bool = False
+) -> Gateway:
+    """`provider_paths`: each provider's base URL gets its own path prefix on the fake (`/mistral/v1`), so the
+    fake applies that provider's own validation and recorded requests say which provider was called."""
     workdir = Path(tempfile.mkdtemp(prefix="hub-"))
     http_port, grpc_port, fake_port = free_port(), free_port(), free_port()
     env = {
@@ -140,7 +144,8 @@ def start_gateway(extra_env: dict[str, str] | None = None, fake_providers: bool 
         fake = f"http://127.0.0.1:{fake_port}"
         for pid in PROVIDER_IDS:
             env[f"{pid.upper()}_API_KEY"] = f"sk-test-{pid}"
-            env[f"{pid.upper()}_BASE_URL"] = fake if pid in ("anthropic", "google") else f"{fake}/v1"
+            root = f"{fake}/{pid}" if provider_paths else fake
+            env[f"{pid.upper()}_BASE_URL"] = root if pid in ("anthropic", "google") else f"{root}/v1"
     env.update(extra_env or {})
     gw = Gateway(workdir, http_port, grpc_port, fake_port, env)
     try:

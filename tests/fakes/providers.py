@@ -3,6 +3,7 @@
 Routes (any path prefix is allowed, so each provider can get its own, e.g. `/mistral/v1/chat/completions`):
   POST .../chat/completions, .../embeddings                       OpenAI format (Bearer key)
   POST .../v1/messages                                            Anthropic Messages (x-api-key, anthropic-version)
+  POST .../responses                                              OpenAI Responses API (Bearer key)
   POST .../v1beta/models/{m}:generateContent | :streamGenerateContent?alt=sse | :batchEmbedContents
                                                                   Gemini (x-goog-api-key)
   Media (see MEDIA below): POST .../images/generations, .../audio/speech, .../audio/transcriptions,
@@ -17,7 +18,7 @@ Switches in the last user message (or in any embedding input) change the behavio
   [[slow:S]]    wait S seconds before each stream chunk            [[hang]]     never answer
   [[cut]]       drop the connection mid-stream                     [[nousage]]  report no usage
   [[long:N]]    answer with N chunks                               [[reason]]   add reasoning output
-  [[cached:N]]  report N cached prompt tokens
+  [[cached:N]]  report N cached prompt tokens          [[badshape]] a 200 answer of the wrong shape
 Agentic chat (every wire format, validated the way the real API validates it): when the request offers tools
 and its last turn is the user's, the fake calls a tool (the forced one, else the first) with arguments
 {"query": <text>}; [[calls:N]] makes N parallel calls (tools taken in turn). When the last turn holds tool
@@ -79,6 +80,7 @@ class Switches:
     fail: bool = False
     blocked: bool = False
     calls: int = 1
+    badshape: bool = False
 
 
 def parse_switches(text: str) -> Switches:
@@ -96,7 +98,7 @@ def parse_switches(text: str) -> Switches:
             sw.cached = int(arg)
         elif name == "calls":
             sw.calls = int(arg)
-        elif name in ("hang", "cut", "nousage", "reason", "fail", "blocked"):
+        elif name in ("hang", "cut", "nousage", "reason", "fail", "blocked", "badshape"):
             setattr(sw, name, True)
     return sw
 
@@ -915,7 +917,199 @@ class GeminiFormat:
         return texts, {"embeddings": [{"values": fake_vector(t)} for t in texts]}
 
 
-FORMATS = {"openai": OpenAIFormat(), "anthropic": AnthropicFormat(), "google": GeminiFormat()}
+class ResponsesFormat(OpenAIFormat):
+    """OpenAI's Responses API (POST /v1/responses): `input` items, flat function tools, typed stream events."""
+
+    name = "responses"
+
+    @staticmethod
+    def validate(body: dict, headers: dict[str, str], provider: str | None = None) -> str | None:
+        if not body.get("model"):
+            return "Missing required parameter: 'model'."
+        items = body.get("input")
+        if not isinstance(items, list) or not items:
+            return "Missing required parameter: 'input'."
+        for unknown in ("messages", "max_tokens", "max_completion_tokens", "response_format", "stop", "seed"):
+            if unknown in body:
+                return f"Unsupported parameter: '{unknown}'."
+        for i, tool in enumerate(body.get("tools") or []):
+            if "function" in tool or not _TOOL_NAME.match(str(tool.get("name", ""))):
+                return f"Missing required parameter: 'tools[{i}].name'."
+        fmt = (body.get("text") or {}).get("format")
+        if fmt and fmt.get("type") == "json_schema" and not isinstance(fmt.get("schema"), dict):
+            return "Missing required parameter: 'text.format.schema'."
+        called = set()
+        for i, item in enumerate(items):
+            kind = item.get("type", "message")
+            if kind == "function_call":
+                if not item.get("call_id") or not isinstance(item.get("arguments"), str):
+                    return f"Missing required parameter: 'input[{i}].call_id'."
+                called.add(item["call_id"])
+            elif kind == "function_call_output":
+                if item.get("call_id") not in called:
+                    return f"No tool call found for function call output with call_id {item.get('call_id')}."
+            elif kind == "message":
+                for part in item.get("content") if isinstance(item.get("content"), list) else []:
+                    if part.get("type") not in ("input_text", "input_image", "input_file", "output_text"):
+                        return f"Invalid value: '{part.get('type')}'. Supported: input_text, input_image, input_file."
+            else:
+                return f"Invalid value: '{kind}' at input[{i}]."
+        return None
+
+    @staticmethod
+    def _content_text(content: Any) -> str:
+        if isinstance(content, str):
+            return content
+        return "\n".join(p.get("text", "") for p in content or [] if p.get("type") in ("input_text", "output_text"))
+
+    def prompt(self, body: dict) -> tuple[str, list[str]]:
+        items = body.get("input") or []
+        texts = [self._content_text(i.get("content")) for i in items if i.get("type", "message") == "message"]
+        texts += [i["arguments"] for i in items if i.get("type") == "function_call"]
+        texts += [_dumps(t) for t in body.get("tools") or []]
+        users = [self._content_text(i.get("content")) for i in items if i.get("role") == "user"]
+        return (users[-1] if users else ""), texts
+
+    @staticmethod
+    def max_tokens(body: dict) -> Any:
+        return body.get("max_output_tokens")
+
+    @staticmethod
+    def agent(body: dict) -> Agent:
+        items = body.get("input") or []
+        tools = {t["name"]: t.get("parameters") for t in body.get("tools") or []}
+        choice = body.get("tool_choice") or "auto"
+        mode = choice["name"] if isinstance(choice, dict) else {"required": "any"}.get(choice, choice)
+        tail = []
+        for item in reversed(items):
+            if item.get("type") != "function_call_output":
+                break
+            tail.insert(0, str(item.get("output")))
+        fmt = (body.get("text") or {}).get("format") or {}
+        schema = (
+            fmt.get("schema")
+            if fmt.get("type") == "json_schema"
+            else ({} if fmt.get("type") == "json_object" else None)
+        )
+        parts = [p for i in items if isinstance(i.get("content"), list) for p in i["content"]]
+        return Agent(
+            tools=tools,
+            mode=mode,
+            results=tail or None,
+            schema=schema,
+            images=sum(p.get("type") == "input_image" for p in parts),
+            pdfs=sum(p.get("type") == "input_file" for p in parts),
+        )
+
+    @staticmethod
+    def call_id(provider: str | None) -> Any:
+        return lambda i: f"call_resp{i}"
+
+    @staticmethod
+    def usage(r: Reply) -> dict:
+        return {
+            "input_tokens": r.prompt_tokens,
+            "input_tokens_details": {"cached_tokens": r.cached},
+            "output_tokens": r.completion_tokens,
+            "output_tokens_details": {"reasoning_tokens": len(r.reasoning)},
+            "total_tokens": r.prompt_tokens + r.completion_tokens,
+        }
+
+    def _output(self, r: Reply) -> list[dict]:
+        out: list[dict] = []
+        if r.reasoning:
+            out.append(
+                {
+                    "type": "reasoning",
+                    "id": "rs_fake",
+                    "summary": [{"type": "summary_text", "text": "".join(r.reasoning)}],
+                }
+            )
+        if r.pieces or not r.calls:
+            content = [{"type": "output_text", "text": r.text, "annotations": []}]
+            out.append(
+                {"type": "message", "id": "msg_fake", "role": "assistant", "status": "completed", "content": content}
+            )
+        out += [
+            {
+                "type": "function_call",
+                "id": f"fc_{c.id}",
+                "call_id": c.id,
+                "name": c.name,
+                "arguments": c.arguments,
+                "status": "completed",
+            }
+            for c in r.calls
+        ]
+        return out
+
+    def _response(self, r: Reply, status: str) -> dict:
+        data = {"id": "resp_fake", "object": "response", "created_at": CREATED, "model": r.model, "status": status}
+        data["output"] = self._output(r) if status != "in_progress" else []
+        if r.finish == "length":
+            data["status"], data["incomplete_details"] = "incomplete", {"reason": "max_output_tokens"}
+        if r.usage and status != "in_progress":
+            data["usage"] = self.usage(r)
+        return data
+
+    def response(self, r: Reply) -> dict:
+        return self._response(r, "completed")
+
+    def frames(self, r: Reply, body: dict) -> list[bytes]:
+        def event(kind: str, data: dict) -> bytes:
+            return f"event: {kind}\ndata: {_dumps({'type': kind, **data})}\n\n".encode()
+
+        frames = [event("response.created", {"response": self._response(r, "in_progress")})]
+        index = 0
+        if r.reasoning:
+            frames += [
+                event("response.reasoning_summary_text.delta", {"output_index": 0, "item_id": "rs_fake", "delta": p})
+                for p in r.reasoning
+            ]
+            index += 1
+        if r.pieces or not r.calls:
+            frames += [
+                event(
+                    "response.output_text.delta",
+                    {"output_index": index, "item_id": "msg_fake", "content_index": 0, "delta": p},
+                )
+                for p in r.pieces
+            ]
+            index += 1
+        for c in r.calls:
+            item = {
+                "type": "function_call",
+                "id": f"fc_{c.id}",
+                "call_id": c.id,
+                "name": c.name,
+                "arguments": "",
+                "status": "in_progress",
+            }
+            frames.append(event("response.output_item.added", {"output_index": index, "item": item}))
+            frames += [
+                event(
+                    "response.function_call_arguments.delta", {"output_index": index, "item_id": item["id"], "delta": a}
+                )
+                for a in c.chunks
+            ]
+            frames.append(
+                event(
+                    "response.function_call_arguments.done",
+                    {"output_index": index, "item_id": item["id"], "arguments": c.arguments},
+                )
+            )
+            index += 1
+        final = self._response(r, "completed")
+        frames.append(event(f"response.{final['status']}", {"response": final}))
+        return frames
+
+
+FORMATS = {
+    "openai": OpenAIFormat(),
+    "anthropic": AnthropicFormat(),
+    "google": GeminiFormat(),
+    "responses": ResponsesFormat(),
+}
 
 
 # ---------------------------------------------------------------------------------------------- server
@@ -1140,6 +1334,8 @@ class _Handler(BaseHTTPRequestHandler):
             return FORMATS["openai"], "embed", model
         if path.endswith("/v1/messages"):
             return FORMATS["anthropic"], stream, model
+        if path.endswith("/responses"):
+            return FORMATS["responses"], stream, model
         return None, "", ""
 
     def _gate(self, fmt: Any, sw: Switches, flaky_key: str) -> bool:
@@ -1175,6 +1371,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         reply = make_reply(model, last_user, texts, sw, fmt.max_tokens(body))
         reply = make_agent_reply(reply, fmt.agent(body), last_user, sw, fmt.call_id(provider))
+        if sw.badshape:  # a 200 whose body is not what the format promises
+            bad = {"google": {"usageMetadata": {"promptTokenCount": 3}}, "anthropic": {"content": "x"}}
+            self._send_json(200, bad.get(fmt.name, {"choices": ["not an object"], "usage": {"prompt_tokens": 3}}))
+            return
         if not stream:
             if sw.slow:
                 self._pause(sw.slow)

@@ -20,7 +20,7 @@ from server.providers.fetch import IMAGE_TYPES, FetchPolicy, fetch
 from server.providers.http import create_client
 from tests.fakes.providers import PIXEL_PNG, FakeProviders
 
-FORMATS = ["openai", "anthropic", "google"]
+FORMATS = ["openai", "anthropic", "google", "responses"]  # responses: OpenAI models behind the Responses API
 PNG_URL = "data:image/png;base64," + base64.b64encode(PIXEL_PNG).decode()
 WEATHER = {
     "type": "function",
@@ -57,6 +57,12 @@ def cfg_for(fake: FakeProviders, fmt: str, provider: str | None = None) -> Provi
     return ProviderConfig(id=provider or fmt, wire_format=fmt, base_url=base, api_key="k")
 
 
+def adapter_for(fake: FakeProviders, fmt: str):
+    if fmt == "responses":
+        return openai_responses, cfg_for(fake, "openai")
+    return registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
+
+
 def ask(text: str, **kw) -> ChatParams:
     return ChatParams(model="m-1", messages=[{"role": "user", "content": text}], **kw)
 
@@ -83,7 +89,7 @@ def calls_of(items: list) -> list[tuple[str, str, str]]:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_agent_loop_unary_and_stream(fake, client, fmt):
-    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
+    adapter, cfg = adapter_for(fake, fmt)
     first = await adapter.chat(client, cfg, ask("Paris", tools=[WEATHER]), "k", byok=False)
     assert first.finish_reason == "tool_calls" and first.text == ""
     (call,) = first.tool_calls
@@ -115,7 +121,7 @@ async def test_agent_loop_unary_and_stream(fake, client, fmt):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_parallel_calls_keep_order_and_results_merge(fake, client, fmt):
-    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
+    adapter, cfg = adapter_for(fake, fmt)
     result = await adapter.chat(client, cfg, ask("Rome [[calls:3]]", tools=[WEATHER, CLOCK]), "k", byok=False)
     assert [c.name for c in result.tool_calls] == ["get_weather", "get_time", "get_weather"]
     assert len({c.id for c in result.tool_calls}) == 3
@@ -146,7 +152,7 @@ async def test_parallel_calls_keep_order_and_results_merge(fake, client, fmt):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_tool_choice_forced_and_none(fake, client, fmt):
-    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
+    adapter, cfg = adapter_for(fake, fmt)
     forced = {"type": "function", "function": {"name": "get_time"}}
     result = await adapter.chat(client, cfg, ask("x", tools=[WEATHER, CLOCK], tool_choice=forced), "k", byok=False)
     assert [c.name for c in result.tool_calls] == ["get_time"]
@@ -157,7 +163,7 @@ async def test_tool_choice_forced_and_none(fake, client, fmt):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_json_schema_output_parses(fake, client, fmt):
-    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
+    adapter, cfg = adapter_for(fake, fmt)
     schema = {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}
     fmt_param = {"type": "json_schema", "json_schema": {"name": "plan", "schema": schema, "strict": True}}
     for model in ("m-1", "claude-3-opus"):  # Anthropic: native output_config, and the forced-tool fallback
@@ -177,7 +183,7 @@ async def test_json_schema_output_parses(fake, client, fmt):
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_images_and_pdfs_reach_the_provider_natively(fake, client, fmt, monkeypatch):
     monkeypatch.setenv("HUB_FETCH_ALLOW_LOOPBACK", "1")
-    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
+    adapter, cfg = adapter_for(fake, fmt)
     pdf = "data:application/pdf;base64," + base64.b64encode(b"%PDF-1.4 fake").decode()
     content = [
         {"type": "text", "text": "look"},
