@@ -24,7 +24,7 @@ from google.protobuf import struct_pb2
 from indoxhub.v1 import chat_pb2, chat_pb2_grpc
 
 from bench.load import Result, request_bytes, run
-from tests.harness import free_port, start_gateway
+from tests.harness import GRPC_ROUND_ROBIN, free_port, start_gateway
 
 BODY = {"messages": [{"role": "user", "content": "Say hello."}], "model": "openai/gpt-4o-mini", "max_tokens": 32}
 
@@ -43,7 +43,7 @@ async def grpc_run(target: str, key: str, *, concurrency: int, total: int) -> Re
     )
     auth = (("authorization", f"Bearer {key}"),)
     remaining = [total]
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with grpc.aio.insecure_channel(target, options=GRPC_ROUND_ROBIN) as channel:
         stub = chat_pb2_grpc.ChatServiceStub(channel)
 
         async def worker() -> None:
@@ -78,13 +78,12 @@ def main(requests: int, concurrency: int, workers: int) -> None:
     env = {
         "OPENAI_API_KEY": "sk-bench",
         "OPENAI_BASE_URL": f"http://127.0.0.1:{upstream_port}/v1",
-        "HUB_WORKERS": str(workers),
     }
-    gw = start_gateway(extra_env=env, fake_providers=False)
+    gw = start_gateway(extra_env=env, fake_providers=False, workers=workers)
     try:
         _, key = gw.create_user("bench@example.com", credits=1_000_000)
         token = httpx.post(f"{gw.api}/auth/api-key", headers={"X-API-Key": key}).json()["access_token"]
-        print(f"gateway: {workers} server process(es), Envoy, SQLite at {gw.workdir}; metering on")
+        print(f"gateway: {workers} server process(es) on their own ports, Envoy, SQLite at {gw.workdir}; metering on")
         asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency))
     finally:
         gw.close()
@@ -132,13 +131,13 @@ async def measure(gw, upstream_port: int, key: str, token: str, requests: int, c
 
     warm = max(200, requests // 10)
     await run("127.0.0.1", gw.http_port, via, concurrency=8, total=warm)
-    await grpc_run(gw.grpc_target, key, concurrency=8, total=warm)
+    await grpc_run(gw.grpc_balanced_target, key, concurrency=8, total=warm)
 
     seq = {
         "direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=1, total=requests),
         "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=1, total=requests),
         "REST via Envoy (access token)": await run("127.0.0.1", gw.http_port, via_token, concurrency=1, total=requests),
-        "gRPC typed Chat": await grpc_run(gw.grpc_target, key, concurrency=1, total=requests),
+        "gRPC typed Chat": await grpc_run(gw.grpc_balanced_target, key, concurrency=1, total=requests),
     }
     many = requests * 4
     conc = {
@@ -146,7 +145,7 @@ async def measure(gw, upstream_port: int, key: str, token: str, requests: int, c
             "127.0.0.1", upstream_port, direct, concurrency=concurrency, total=many
         ),
         "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=concurrency, total=many),
-        "gRPC typed Chat": await grpc_run(gw.grpc_target, key, concurrency=concurrency, total=many),
+        "gRPC typed Chat": await grpc_run(gw.grpc_balanced_target, key, concurrency=concurrency, total=many),
     }
     stream_direct = await run(
         "127.0.0.1", upstream_port, direct_stream, concurrency=1, total=requests, marker=b'"content"'

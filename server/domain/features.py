@@ -35,7 +35,13 @@ def problems(provider: str, wire_format: str, model: str, entry: dict[str, Any],
     if "file" in kinds and entry.get("supportsPdf") is False:
         refuse(["body", "messages"], "PDF input (file parts)")
     fmt = params.response_format
-    if fmt and fmt.get("type") == "json_schema" and entry.get("supportsJsonSchema") is False:
+    # Anthropic models without native JSON output answer through a forced tool instead (see anthropic.py)
+    if (
+        fmt
+        and fmt.get("type") == "json_schema"
+        and entry.get("supportsJsonSchema") is False
+        and wire_format != "anthropic"
+    ):
         refuse([*PARAMS, "response_format"], "JSON-schema output (response_format json_schema)")
     efforts = entry.get("reasoningEfforts")
     if params.reasoning_effort and efforts is not None and params.reasoning_effort not in efforts:

@@ -68,7 +68,7 @@ def _typed_agentic(request) -> dict[str, Any]:
         ]
     for name in ("tool_choice",):
         if request.HasField(name):
-            out[name] = value_py(request, name)
+            out[name] = value_py(request, name, ["body", name])
     if request.HasField("response_format"):
         out["response_format"] = struct_dict(request, "response_format")
     for name in ("parallel_tool_calls", "seed", "reasoning_effort"):
@@ -130,9 +130,9 @@ def _typed_part(part) -> dict[str, Any]:
     return {"type": part.type or "text", "text": part.text}
 
 
-def message_dict(m) -> dict[str, Any]:
+def message_dict(m, i: int) -> dict[str, Any]:
     """A ChatMessage as the internal OpenAI-shaped dict (content, tool_calls, tool_call_id, name)."""
-    content = value_py(m, "content")
+    content = value_py(m, "content", ["body", "messages", i, "content"])
     if content is None and m.parts:
         content = [_typed_part(p) for p in m.parts]
     out: dict[str, Any] = {"role": m.role, "content": content}
@@ -217,7 +217,7 @@ class ChatServicer(_Generation, chat_pb2_grpc.ChatServiceServicer):
     response_type = responses_pb2.ChatResponse
 
     def messages(self, request, checker: Checker) -> list[dict[str, Any]]:
-        messages = [message_dict(m) for m in request.messages]
+        messages = [message_dict(m, i) for i, m in enumerate(request.messages)]
         check_messages(checker, messages)
         check_agent_messages(checker, messages)
         return messages
