@@ -187,10 +187,13 @@ def start_gateway(
     fake_providers: bool = True,
     workers: int | None = None,
     metrics: bool = False,
+    provider_paths: bool = False,
 ) -> Gateway:
     """Fake providers, migration, `workers` server processes (default HUB_WORKERS in extra_env, else 1), then
     Envoy in front of all of them; returns once REST answers. `metrics`: each replica exports Prometheus
-    metrics on its own port (`served_requests`)."""
+    metrics on its own port (`served_requests`). `provider_paths`: each provider's base URL gets its own path
+    prefix on the fake (`/mistral/v1`), so the fake applies that provider's own validation and recorded
+    requests say which provider was called."""
     workdir = Path(tempfile.mkdtemp(prefix="hub-"))
     if workers is None:
         workers = int((extra_env or {}).get("HUB_WORKERS", "1"))
@@ -214,7 +217,7 @@ def start_gateway(
         fake = f"http://127.0.0.1:{fake_port}"
         for pid in PROVIDER_IDS:
             env[f"{pid.upper()}_API_KEY"] = f"sk-test-{pid}"
-            env[f"{pid.upper()}_BASE_URL"] = fake_base_url(fake, pid)
+            env[f"{pid.upper()}_BASE_URL"] = fake_base_url(f"{fake}/{pid}" if provider_paths else fake, pid)
     env.update(extra_env or {})
     env.pop("HUB_WORKERS", None)
     gw = Gateway(workdir, http_port, grpc_ports, fake_port, env)
