@@ -29,8 +29,14 @@ from indoxhub.v1 import (
     videos_pb2,
 )
 
+from server import metrics
+from server.catalog.catalog import load_catalog
 from server.config import Settings
+from server.domain.billing import release_stale_holds
+from server.domain.streams import ActiveStreams
+from server.domain.videos import VideoWorker
 from server.hub import Hub
+from server.providers.http import create_client
 from server.rpc import safe_deserializer
 from server.services.admin import AdminServicer
 from server.services.analytics import AnalyticsServicer
@@ -134,16 +140,33 @@ def build_server(hub: Hub) -> tuple[grpc.aio.Server, health.HealthServicer]:
     return server, health_servicer
 
 
-async def serve(settings: Settings) -> None:
+async def start_hub(settings: Settings) -> Hub:
+    """The wiring: a Hub with everything serving needs (catalog, upstream client, stream registry, video
+    worker), after releasing what a crashed process left held."""
     hub = Hub.create(settings)
-    await hub.start()
+    hub.ledger.start()
+    hub.catalog = load_catalog(settings.catalog_dir)
+    hub.http = create_client(
+        connect_timeout=settings.upstream_connect_timeout,
+        read_timeout=settings.upstream_read_timeout,
+        retries=settings.upstream_retries,
+    )
+    hub.streams = ActiveStreams(hub)
+    await hub.streams.start()
+    await release_stale_holds(hub)
+    if settings.video_worker:  # follows unfinished video jobs, also those from before a restart
+        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds)
+        hub.video_worker.start()
+    return hub
+
+
+async def serve(settings: Settings) -> None:
+    hub = await start_hub(settings)
     server, health_servicer = build_server(hub)
     address = f"{settings.host}:{settings.grpc_port}"
     server.add_insecure_port(address)
     await server.start()
     if settings.metrics_port:
-        from server import metrics
-
         metrics.serve(settings.metrics_port, settings.host)
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     log.info("gRPC server listening on %s", address)

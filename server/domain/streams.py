@@ -11,13 +11,16 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from server.db.models import ActiveStream
 from server.domain import clock
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 log = logging.getLogger("hub.streams")
 
