@@ -1,4 +1,5 @@
-"""Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `run` (server + Envoy)."""
+"""Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `admin-token`, `run`
+(server + Envoy)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,11 @@ def cmd_add_credits(args: argparse.Namespace) -> None:
     print(f"Added ${args.amount:.2f} to {user.email}: balance ${nanos_to_usd(user.balance_nanos):.2f} ({txn})")
 
 
+def cmd_admin_token(_args: argparse.Namespace) -> None:
+    """Prints the AdminService token (generating it into the data directory when HUB_ADMIN_TOKEN is unset)."""
+    print(get_settings().resolved_admin_token())
+
+
 def cmd_run(_args: argparse.Namespace) -> None:
     from server.runner import run_all
 
@@ -116,6 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     credit.add_argument("--email", required=True)
     credit.add_argument("--amount", type=float, required=True, help="USD to add")
     credit.set_defaults(fn=cmd_add_credits)
+    token = sub.add_parser("admin-token", help="print the AdminService token (authorization: Bearer <token>)")
+    token.set_defaults(fn=cmd_admin_token)
     args = parser.parse_args(argv)
     getattr(args, "fn", cmd_serve)(args)
 

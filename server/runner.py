@@ -33,6 +33,7 @@ def run_all(settings: Settings) -> int:
     )
     print(f"REST (Envoy):  http://{settings.host}:{settings.http_port}/api/v1/user/health", flush=True)
     print(f"gRPC (server): {settings.host}:{settings.grpc_port}   (Ctrl-C stops both)", flush=True)
+    print("AdminService token: `python -m server admin-token`", flush=True)
     stopping = False
 
     def stop(*_args: object) -> None:
