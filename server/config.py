@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     log_content: bool = False  # store request/response content for analytics (off by default)
     upstream_retries: int = 2
     upstream_connect_timeout: float = 5.0
-    upstream_read_timeout: float = 120.0
+    upstream_read_timeout: float = 120.0  # longest silence between two bytes of an answer
+    upstream_total_timeout: float = 300.0  # one upstream call including retries (a stream: until accepted)
+    stream_idle_timeout: float = 120.0  # longest gap between two events of a provider's stream
     max_body_bytes: int = 25 * 1024 * 1024
 
     @field_validator("jwt_secret")

@@ -17,7 +17,7 @@ Switches in the last user message (or in any embedding input) change the behavio
   [[slow:S]]    wait S seconds before each stream chunk            [[hang]]     never answer
   [[cut]]       drop the connection mid-stream                     [[nousage]]  report no usage
   [[long:N]]    answer with N chunks                               [[reason]]   add reasoning output
-  [[cached:N]]  report N cached prompt tokens
+  [[cached:N]]  report N cached prompt tokens                      [[stall:S]]  wait S seconds after the first chunk
 Media switches go in the image / video prompt, the speech input or the transcription `prompt` field:
   [[status:N]], [[flaky:N]], [[hang]] as above;  [[blocked]] a Gemini image answer without image;
   videos: [[slow:N]] the job completes on the Nth poll (default 2), [[fail]] the provider reports failure.
@@ -64,6 +64,7 @@ class Switches:
     status: int | None = None
     flaky: int = 0
     slow: float = 0.0
+    stall: float = 0.0
     hang: bool = False
     cut: bool = False
     nousage: bool = False
@@ -83,6 +84,8 @@ def parse_switches(text: str) -> Switches:
             sw.flaky = int(arg or 1)
         elif name == "slow":
             sw.slow = float(arg or 0.1)
+        elif name == "stall":
+            sw.stall = float(arg or 1)
         elif name == "long":
             sw.long = int(arg)
         elif name == "cached":
@@ -756,6 +759,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if sw.slow:
                     self._pause(sw.slow)
+                if sw.stall and i == 2:  # after the first content chunk(s)
+                    self._pause(sw.stall)
                 self._write_chunk(frame)
             self.wfile.write(b"0\r\n\r\n")
         except (_ClientGone, BrokenPipeError, ConnectionResetError):
