@@ -111,11 +111,16 @@ class Gateway:
     def server_procs(self) -> list[subprocess.Popen]:
         return list(self.replicas.values())
 
+    @property
+    def admin_auth(self) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata with the admin token the server generated into its data directory."""
+        return (("authorization", f"Bearer {(self.workdir / 'admin_token').read_text().strip()}"),)
+
     def create_user(self, email: str, credits: float = 10.0) -> tuple[int, str]:
         """(user_id, api_key) through the AdminService over gRPC."""
         with grpc.insecure_channel(self.grpc_target) as channel:
             reply = admin_pb2_grpc.AdminServiceStub(channel).CreateUser(
-                admin_pb2.CreateUserRequest(email=email, credits=credits)
+                admin_pb2.CreateUserRequest(email=email, credits=credits), metadata=self.admin_auth
             )
         return reply.user_id, reply.api_key
 

@@ -21,6 +21,7 @@ Switches in the last user message (or in any embedding input) change the behavio
   [[cut]]       drop the connection mid-stream                     [[nousage]]  report no usage
   [[long:N]]    answer with N chunks                               [[reason]]   add reasoning output
   [[cached:N]]  report N cached prompt tokens          [[badshape]] a 200 answer of the wrong shape
+  [[stall:S]]   wait S seconds after the first chunk
   Any text switch written [[name:arg@model]] (e.g. [[status:503@gpt-4o-mini]]) applies only to that model.
 Agentic chat (every wire format, validated the way the real API validates it): when the request offers tools
 and its last turn is the user's, the fake calls a tool (the forced one, else the first) with arguments
@@ -74,6 +75,7 @@ class Switches:
     status: int | None = None
     flaky: int = 0
     slow: float = 0.0
+    stall: float = 0.0
     hang: bool = False
     cut: bool = False
     nousage: bool = False
@@ -98,6 +100,8 @@ def parse_switches(text: str, model: str | None = None) -> Switches:
             sw.flaky = int(arg or 1)
         elif name == "slow":
             sw.slow = float(arg or 0.1)
+        elif name == "stall":
+            sw.stall = float(arg or 1)
         elif name == "long":
             sw.long = int(arg)
         elif name == "cached":
@@ -1410,6 +1414,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if sw.slow:
                     self._pause(sw.slow)
+                if sw.stall and i == 2:  # after the first content chunk(s)
+                    self._pause(sw.stall)
                 self._write_chunk(frame)
             self.wfile.write(b"0\r\n\r\n")
         except (_ClientGone, BrokenPipeError, ConnectionResetError):
