@@ -1,60 +1,59 @@
--- Rewrites gRPC failures into the FastAPI-style error contract: {"detail": ...} with the HTTP status
--- the server chose (trailing metadata x-hub-http-status / x-hub-detail, set by server/errors.py).
--- Successful responses are left untouched (and unbuffered) apart from dropping grpc-* headers.
+-- Copies the error reply the server built (server/errors.py) into the REST answer: the HTTP status from
+-- x-hub-http-status, the whole JSON body from x-hub-body, Retry-After from x-hub-retry-after. It decides nothing
+-- itself; a gRPC failure that carries none of these (the gRPC library's own rejections) gets a generic body that
+-- reveals nothing internal. Successful responses are left untouched (and unbuffered) apart from dropping grpc-*.
 
-local GRPC_TO_HTTP = {
-  ["1"] = 499, ["2"] = 500, ["3"] = 400, ["4"] = 504, ["5"] = 404, ["6"] = 409, ["7"] = 403,
-  ["8"] = 429, ["9"] = 400, ["10"] = 409, ["11"] = 400, ["12"] = 501, ["13"] = 500, ["14"] = 503,
-  ["15"] = 500, ["16"] = 401,
-}
+local STRIP = {"x-hub-http-status", "x-hub-body", "x-hub-detail", "x-hub-retry-after", "grpc-status",
+               "grpc-message", "grpc-accept-encoding", "grpc-encoding"}
 
-local function json_string(s)
-  s = string.gsub(s, '[%c"\\]', function(c)
-    if c == '"' then return '\\"' end
-    if c == '\\' then return '\\\\' end
-    return string.format("\\u%04x", string.byte(c))
-  end)
-  return '"' .. s .. '"'
-end
-
-local function unescape_grpc_message(s)
-  return (string.gsub(s, "%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
-
--- Bodies above this many bytes are refused before they are read (the 25 MB upload limit plus room for
--- multipart framing); replaced with the configured value when server/envoy_config.py renders this file.
+-- Rendered by server/envoy_config.py from HUB_MAX_BODY_BYTES (the limit and its message).
 local MAX_BODY_BYTES = tonumber("__MAX_BODY_BYTES__") or 27262976
+local TOO_LARGE_BODY = '__TOO_LARGE_BODY__'
 
 function envoy_on_request(handle)
-  local length = tonumber(handle:headers():get("content-length") or "0") or 0
+  local headers = handle:headers()
+  local content_type = headers:get("content-type") or ""
+  if string.sub(content_type, 1, 16) == "application/grpc" then
+    -- a REST path sent as gRPC would bypass the transcoder (gRPC clients use the gRPC port). Envoy turns any
+    -- reply to a gRPC request into a gRPC one, so envoy_on_response rewrites it once more (the flag).
+    handle:streamInfo():dynamicMetadata():set("hub", "grpc_request", "1")
+    handle:respond({[":status"] = "415"}, "")
+    return
+  end
+  local length = tonumber(headers:get("content-length") or "0") or 0
   if length > MAX_BODY_BYTES then
-    handle:respond({[":status"] = "413", ["content-type"] = "application/json"},
-      '{"detail":"Request body too large: the limit is 25 MB"}')
+    handle:respond({[":status"] = "413", ["content-type"] = "application/json"}, TOO_LARGE_BODY)
   end
 end
 
+local UNSUPPORTED = '{"detail":"Unsupported media type: send JSON to the REST API (gRPC clients use the gRPC port)"}'
+
 function envoy_on_response(handle)
   local headers = handle:headers()
+  local flags = handle:streamInfo():dynamicMetadata():get("hub")
+  if flags ~= nil and flags["grpc_request"] == "1" then
+    headers:replace("x-hub-http-status", "415")
+    headers:replace("x-hub-body", UNSUPPORTED)
+  end
   local grpc_status = headers:get("grpc-status")
-  local http_status = headers:get("x-hub-http-status")
-  if http_status == nil and (grpc_status == nil or grpc_status == "0") then
-    for _, name in ipairs({"grpc-status", "grpc-message", "grpc-accept-encoding", "grpc-encoding"}) do
+  local status = headers:get("x-hub-http-status")
+  if status == nil and (grpc_status == nil or grpc_status == "0") then
+    for _, name in ipairs(STRIP) do
       headers:remove(name)
     end
     return
   end
-  local detail = headers:get("x-hub-detail")
-  if detail == nil then
-    detail = json_string(unescape_grpc_message(headers:get("grpc-message") or "Internal server error"))
+  local body = headers:get("x-hub-body")
+  local retry_after = headers:get("x-hub-retry-after")
+  if status == nil or body == nil then
+    if grpc_status == "8" then -- a chunked upload over the server's message limit (no content-length to check)
+      status, body = "413", TOO_LARGE_BODY
+    elseif grpc_status == "14" then
+      status, body = "503", '{"detail":"Service unavailable: the server is not reachable"}'
+    else
+      status, body = "500", '{"detail":"Internal server error"}'
+    end
   end
-  local status = http_status or tostring(GRPC_TO_HTTP[grpc_status] or 500)
-  local message = headers:get("grpc-message") or ""
-  if http_status == nil and grpc_status == "8" and string.find(message, "larger than max", 1, true) then
-    -- a chunked upload (no content-length) over the server's message limit
-    status = "413"
-    detail = '"Request body too large: the limit is 25 MB"'
-  end
-  local body = '{"detail":' .. detail .. '}'
 
   local buffer = handle:body(true)
   if buffer == nil then
@@ -64,8 +63,10 @@ function envoy_on_response(handle)
   headers:replace(":status", status)
   headers:replace("content-type", "application/json")
   headers:replace("content-length", tostring(#body))
-  for _, name in ipairs({"x-hub-http-status", "x-hub-detail", "grpc-status", "grpc-message",
-                         "grpc-accept-encoding", "grpc-encoding"}) do
+  if retry_after ~= nil then
+    headers:replace("retry-after", retry_after)
+  end
+  for _, name in ipairs(STRIP) do
     headers:remove(name)
   end
   if buffer ~= nil then

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import shutil
 import sys
 from pathlib import Path
 from string import Template
 
+from server.app import rest_services
 from server.config import Settings
+from server.errors import body_too_large_message
 
 ROOT = Path(__file__).resolve().parents[1]
+MAX_REQUEST_HEADERS_KB = 16  # Envoy answers 431 above this; the gRPC server's metadata limit is far higher
+STREAM_IDLE_SECONDS = 600  # Envoy's backstop; the server's own stream/upstream timeouts are shorter
 
 
 def render(settings: Settings, out_dir: Path, upstreams: list[tuple[str, int]] | None = None) -> Path:
@@ -21,7 +26,13 @@ def render(settings: Settings, out_dir: Path, upstreams: list[tuple[str, int]] |
         raise ValueError("no gRPC server to route to: set HUB_WORKERS >= 1 or HUB_UPSTREAMS")
     out_dir.mkdir(parents=True, exist_ok=True)
     body_limit = settings.max_body_bytes + 1024 * 1024  # room for multipart framing and form fields
-    lua = (ROOT / "envoy" / "errors.lua").read_text().replace("__MAX_BODY_BYTES__", str(body_limit))
+    too_large = body_too_large_message(settings.max_body_bytes)
+    lua = (
+        (ROOT / "envoy" / "errors.lua")
+        .read_text()
+        .replace("__MAX_BODY_BYTES__", str(body_limit))
+        .replace("__TOO_LARGE_BODY__", json.dumps({"detail": too_large}, separators=(",", ":")))
+    )
     lua_path = out_dir / f"errors-{settings.http_port}.lua"
     lua_path.write_text(lua)
     template = Template((ROOT / "envoy" / "envoy.yaml.tmpl").read_text())
@@ -33,6 +44,10 @@ def render(settings: Settings, out_dir: Path, upstreams: list[tuple[str, int]] |
         lua_path=lua_path,
         descriptor_path=ROOT / "gen" / "indoxhub.pb",
         max_body_bytes=body_limit,
+        too_large_detail=too_large,
+        services=json.dumps(rest_services()),
+        max_request_headers_kb=MAX_REQUEST_HEADERS_KB,
+        stream_idle_timeout=STREAM_IDLE_SECONDS,
     )
     path = out_dir / f"envoy-{settings.http_port}.yaml"
     path.write_text(text)

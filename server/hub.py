@@ -1,16 +1,28 @@
-"""The process-wide state the servicers share: settings, database, signing secret, upstream client."""
+"""The process-wide state the servicers share, as named, typed fields (wired in `server.app`).
+
+`Hub.create` builds what every use needs (settings, database engine, the ledger connection); the parts that
+only serving needs (catalog, the upstream HTTP client, the stream registry, the video worker) are set by
+`server.app.start_hub`, and unit tests set just the ones they exercise.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from server.config import Settings
 from server.db.ledger import LedgerThread
 from server.db.session import create_engine, session_factory
+
+if TYPE_CHECKING:
+    import httpx
+
+    from server.catalog.catalog import Catalog
+    from server.domain.streams import ActiveStreams
+    from server.domain.videos import VideoWorker
 
 
 @dataclass
@@ -19,56 +31,44 @@ class Hub:
     engine: AsyncEngine
     sessions: async_sessionmaker
     jwt_secret: str
-    extras: dict[str, Any] = field(default_factory=dict)  # filled by later capabilities (catalog, http client)
+    ledger: LedgerThread  # hot-path database access (auth, reserve, settle); see server.db.ledger
+    catalog: Catalog = field(init=False)
+    http: httpx.AsyncClient = field(init=False)  # the one pooled upstream client
+    streams: ActiveStreams = field(init=False)  # streams in flight, for stop-stream
+    video_worker: VideoWorker | None = None
+    # cleanup a cancelled request must still finish (e.g. settling an abandoned stream); close waits for them
+    background: set[asyncio.Task] = field(default_factory=set)
+    # BYOK keys of running video jobs, by job id: process memory only, never stored (server.domain.videos)
+    video_byok_keys: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, settings: Settings) -> Hub:
         engine = create_engine(settings.database_url)
-        return cls(settings, engine, session_factory(engine), settings.resolved_jwt_secret())
-
-    @property
-    def ledger(self) -> LedgerThread:
-        """Hot-path database access (auth, reserve, settle); see server.db.ledger."""
-        return self.extras["ledger"]
-
-    async def start(self) -> None:
-        """Loads what serving needs: catalog, the one upstream HTTP client, the stream registry."""
-        from server.catalog.catalog import load_catalog
-        from server.domain.billing import release_stale_holds
-        from server.domain.streams import ActiveStreams
-        from server.providers.http import create_client
-
-        self.extras["ledger"] = LedgerThread(self.settings.database_url)
-        self.ledger.start()
-        self.extras["catalog"] = load_catalog(self.settings.catalog_dir)
-        self.extras["http"] = create_client(
-            connect_timeout=self.settings.upstream_connect_timeout,
-            read_timeout=self.settings.upstream_read_timeout,
-            retries=self.settings.upstream_retries,
+        return cls(
+            settings,
+            engine,
+            session_factory(engine),
+            settings.resolved_jwt_secret(),
+            LedgerThread(settings.database_url),
         )
-        self.extras["streams"] = ActiveStreams(self)
-        await self.extras["streams"].start()
-        self.extras["background"] = set()
-        await release_stale_holds(self)
-        if self.settings.video_worker is not False:  # follows unfinished video jobs, also those from before a restart
-            from server.domain.videos import VideoWorker
 
-            elect = self.settings.video_worker is None  # one poller among the replicas unless forced on
-            self.extras["video_worker"] = VideoWorker(self, self.settings.video_poll_seconds, elect=elect)
-            self.extras["video_worker"].start()
+    def in_background(self, coro) -> asyncio.Task:
+        """Runs `coro` as a task the caller's cancellation cannot reach; `close` waits for it."""
+        task = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
 
     async def close(self) -> None:
-        worker = self.extras.pop("video_worker", None)
-        if worker is not None:
-            await worker.stop()
-        if "streams" in self.extras:
-            await self.extras["streams"].stop_listening()
-        background = self.extras.get("background")
-        if background:
-            await asyncio.gather(*background, return_exceptions=True)
-        client = self.extras.get("http")
-        if client is not None:
-            await client.aclose()
-        if "ledger" in self.extras:
-            await self.ledger.stop()
+        """Stops whatever `start_hub` started, in reverse order, then the database."""
+        if self.video_worker is not None:
+            await self.video_worker.stop()
+            self.video_worker = None
+        if hasattr(self, "streams"):
+            await self.streams.stop_listening()
+        if self.background:
+            await asyncio.gather(*self.background, return_exceptions=True)
+        if hasattr(self, "http"):
+            await self.http.aclose()
+        await self.ledger.stop()
         await self.engine.dispose()

@@ -8,11 +8,46 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import grpc
+from google.protobuf.message import DecodeError, Message
 
 from server.domain.auth import Principal, authenticate
-from server.errors import HubError, to_grpc
+from server.errors import Style, ValidationFailed, log_unexpected, to_grpc
 
 log = logging.getLogger("hub.rpc")
+
+
+class Undecodable:
+    """What `safe_deserializer` hands a method instead of a request it could not decode, so the method's
+    decorator answers a 422 instead of the gRPC library answering an opaque INTERNAL error."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: ValidationFailed) -> None:
+        self.error = error
+
+
+def _decode_failure(exc: DecodeError) -> ValidationFailed:
+    text = str(exc)
+    if "MaxDepth" in text:
+        return ValidationFailed.single(["body"], "Input is nested too deeply", "json_invalid")
+    if "UTF-8" in text:
+        msg = "Input should be a valid string, unable to parse raw data as a unicode string"
+        return ValidationFailed.single(["path"], msg, "string_unicode")
+    return ValidationFailed.single(["body"], "Input could not be decoded", "json_invalid")
+
+
+def safe_deserializer(cls: type[Message]) -> Callable[[bytes], Message | Undecodable]:
+    """`cls.FromString`, except that invalid UTF-8 in a string or nesting beyond protobuf's depth limit (both of
+    which Envoy lets through) become an `Undecodable` the method answers with 422."""
+    from_string = cls.FromString
+
+    def deserialize(data: bytes) -> Message | Undecodable:
+        try:
+            return from_string(data)
+        except DecodeError as exc:
+            return Undecodable(_decode_failure(exc))
+
+    return deserialize
 
 
 def metadata_of(context: grpc.aio.ServicerContext) -> dict[str, str]:
@@ -29,10 +64,14 @@ def client_ip(context: grpc.aio.ServicerContext) -> str | None:
     return rest.rsplit(":", 1)[0].strip("[]") if kind in ("ipv4", "ipv6") else None
 
 
-async def abort(context: grpc.aio.ServicerContext, exc: BaseException) -> None:
-    if not isinstance(exc, HubError):
-        log.exception("unhandled error", exc_info=exc)
-    code, message, trailers = to_grpc(exc)
+def request_id(context: grpc.aio.ServicerContext) -> str | None:
+    """Envoy's x-request-id (REST callers), so a logged internal error can be matched to a caller's report."""
+    return metadata_of(context).get("x-request-id")
+
+
+async def abort(context: grpc.aio.ServicerContext, exc: BaseException, style: Style = "hub") -> None:
+    log_unexpected(exc, request_id(context))
+    code, message, trailers = to_grpc(exc, style)
     await context.abort(code, message, trailing_metadata=trailers)
 
 
@@ -40,35 +79,39 @@ async def _principal(self, context, auth: bool) -> Principal | None:
     return await authenticate(self.hub, metadata_of(context)) if auth else None
 
 
-def unary(auth: bool = True) -> Callable:
-    """For `async def method(self, request, context, principal) -> response`."""
+def unary(auth: bool = True, style: Style = "hub") -> Callable:
+    """For `async def method(self, request, context, principal) -> response`; `style` picks the error body."""
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
         async def wrapper(self, request, context):
             try:
+                if type(request) is Undecodable:
+                    raise request.error
                 principal = await _principal(self, context, auth)
                 return await fn(self, request, context, principal)
             except Exception as exc:
-                await abort(context, exc)
+                await abort(context, exc, style)
 
         return wrapper
 
     return deco
 
 
-def streaming(auth: bool = True) -> Callable:
-    """For `async def method(self, request, context, principal)` async generators."""
+def streaming(auth: bool = True, style: Style = "hub") -> Callable:
+    """For `async def method(self, request, context, principal)` async generators; `style` picks the error body."""
 
     def deco(fn: Callable) -> Callable:
         @functools.wraps(fn)
         async def wrapper(self, request, context) -> AsyncIterator:
             try:
+                if type(request) is Undecodable:
+                    raise request.error
                 principal = await _principal(self, context, auth)
                 async for item in fn(self, request, context, principal):
                     yield item
             except Exception as exc:
-                await abort(context, exc)
+                await abort(context, exc, style)
 
         return wrapper
 

@@ -29,8 +29,14 @@ from indoxhub.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 
 from server.config import Settings  # noqa: E402
 from server.envoy_config import envoy_binary, render  # noqa: E402
+from server.providers import registry  # noqa: E402
 
-PROVIDER_IDS = ("openai", "mistral", "deepseek", "xai", "groq", "local", "anthropic", "google")
+PROVIDER_IDS = registry.known_providers()  # every provider of the registry gets the fake
+
+
+def fake_base_url(fake: str, provider_id: str) -> str:
+    """The fake's URL as `<ID>_BASE_URL`: OpenAI-format URLs include the version path, the others are hosts."""
+    return f"{fake}/v1" if registry.PROVIDERS[provider_id].wire_format == registry.OPENAI else fake
 
 
 def free_port() -> int:
@@ -221,7 +227,7 @@ def start_gateway(
         fake = f"http://127.0.0.1:{fake_port}"
         for pid in PROVIDER_IDS:
             env[f"{pid.upper()}_API_KEY"] = f"sk-test-{pid}"
-            env[f"{pid.upper()}_BASE_URL"] = fake if pid in ("anthropic", "google") else f"{fake}/v1"
+            env[f"{pid.upper()}_BASE_URL"] = fake_base_url(fake, pid)
     env.update(extra_env or {})
     env.pop("HUB_WORKERS", None)
     gw = Gateway(workdir, http_port, grpc_ports, fake_port, env)

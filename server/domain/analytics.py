@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Date, and_, bindparam, case, column, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,9 @@ from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, Us
 from server.domain import clock
 from server.domain.usage_stats import day_bounds, day_range, snapshot
 from server.domain.validation import Checker
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 GROUP_BYS = ("date", "model", "provider", "endpoint", "session_id", "client_ip")
 ENDPOINTS = ("chat", "completion", "embedding", "image", "tts", "stt", "translation", "video")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -15,7 +16,9 @@ from sqlalchemy.engine import Connection
 from server.db.models import ApiKey, User
 from server.domain import access_tokens, clock, keys
 from server.errors import Unauthorized
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most once a minute per key
 

@@ -4,16 +4,23 @@ A request first *reserves* its maximum cost: one conditional UPDATE (`balance >=
 row, in one transaction, so concurrent requests can never overspend. When the request ends it is *settled*
 exactly once: the hold is removed, the unused part refunded, and the usage record and the ledger entry that
 explain the charge are written, all in one transaction. A failed call settles at cost 0.
+
+Every capability meters through one function, `meter()`: it reserves and returns a `Meter`, whose
+`settle_*` methods are the only ways a request ends (success, stopped with what was produced, failed at 0)
+and whose `guard()` settles any failure it sees. Top-ups (`top_up`) are the other way credits move.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
@@ -25,8 +32,12 @@ from server.domain import clock, usage_stats
 from server.domain.caller import Caller
 from server.domain.money import nanos_to_usd
 from server.domain.routing import Route
-from server.errors import InsufficientCredits
-from server.hub import Hub
+from server.errors import HubError, InsufficientCredits
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.hub import Hub
 
 log = logging.getLogger("hub.billing")
 
@@ -133,12 +144,17 @@ async def reserve_for(
     )
 
 
+def charge_for(res: Reservation, status: str, cost_nanos: int) -> int:
+    """What a request is charged: nothing for BYOK or a failure, else its cost, never above the reservation."""
+    return 0 if res.byok or status == "error" else min(max(cost_nanos, 0), res.amount_nanos)
+
+
 async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
     """Charges min(cost, reserved), refunds the rest, writes usage + ledger; exactly once. Returns the charge."""
     async with res._lock:
         if res.settled:
             return 0
-        charge = 0 if res.byok or outcome.status == "error" else min(max(outcome.cost_nanos, 0), res.amount_nanos)
+        charge = charge_for(res, outcome.status, outcome.cost_nanos)
         now = clock.now()
         usage = _usage_row(hub, res, outcome, charge, now)
         ledger = _ledger_row(res, outcome, charge, now) if charge else None
@@ -173,6 +189,127 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
             nanos_to_usd(charge),
         )
         return charge
+
+
+def error_detail(exc: BaseException) -> str:
+    """What a failed request's usage record says about the failure (never a secret: details are ours)."""
+    return exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else type(exc).__name__
+
+
+@dataclass
+class Meter:
+    """One metered request, from its reservation to its one settlement.
+
+    Built by `meter()` (a new request) or `Meter.resume()` (a request that outlives the process that reserved
+    it, e.g. a video job); every way a request ends goes through `settle`.
+    """
+
+    hub: Hub
+    reservation: Reservation
+    endpoint: str
+    provider: str
+    model: str
+    request_content: Any = None
+    started: float = field(default_factory=time.perf_counter)
+    _closing: bool = False  # a settlement was handed to a background task
+
+    @property
+    def request_id(self) -> str:
+        return self.reservation.request_id
+
+    @property
+    def settled(self) -> bool:
+        return self.reservation.settled or self._closing
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+    def outcome(self, status: str, cost_nanos: int = 0, **fields: Any) -> Outcome:
+        fields.setdefault("duration_ms", self.elapsed_ms())
+        fields.setdefault("request_content", self.request_content)
+        return Outcome(self.endpoint, self.provider, self.model, status, cost_nanos, **fields)
+
+    async def settle(self, status: str, cost_nanos: int = 0, **fields: Any) -> int:
+        """Settles once (status success | stopped | error) and returns the charge; a caller cancelled meanwhile
+        cannot interrupt the settlement itself."""
+        return await asyncio.shield(settle(self.hub, self.reservation, self.outcome(status, cost_nanos, **fields)))
+
+    async def fail(self, exc: BaseException, **fields: Any) -> None:
+        """Settles a failed request: cost 0, status error, the failure recorded."""
+        await self.settle("error", 0, error=error_detail(exc), **fields)
+
+    def settle_later(self, status: str, cost_nanos: int = 0, **fields: Any) -> None:
+        """Settles in a task the caller's cancellation cannot reach (a client that left mid-stream)."""
+        self._closing = True
+        self.hub.in_background(settle(self.hub, self.reservation, self.outcome(status, cost_nanos, **fields)))
+
+    @asynccontextmanager
+    async def guard(self) -> AsyncIterator[Meter]:
+        """Any exception leaving the block settles the request as failed (unless it was settled already)."""
+        try:
+            yield self
+        except BaseException as exc:
+            if not self.settled:
+                await self.fail(exc)
+            raise
+
+    @classmethod
+    def resume(
+        cls,
+        hub: Hub,
+        *,
+        request_id: str,
+        user_id: int,
+        api_key_id: int | None,
+        amount_nanos: int,
+        byok: bool,
+        endpoint: str,
+        provider: str,
+        model: str,
+        session_id: str | None = None,
+        client_ip: str | None = None,
+    ) -> Meter:
+        """The meter of a request reserved earlier (its hold row still exists until it is settled)."""
+        res = Reservation(request_id, user_id, api_key_id, amount_nanos, byok, session_id, client_ip)
+        return cls(hub, res, endpoint, provider, model)
+
+
+async def meter(
+    hub: Hub,
+    caller: Caller,
+    route: Route,
+    amount_nanos: int,
+    *,
+    endpoint: str,
+    request_content: Any = None,
+    request_id: str | None = None,
+) -> Meter:
+    """THE metering point of every capability: reserves the request's worst case for the caller (nothing when
+    the route uses the caller's own key) or raises 402 before anything is sent upstream."""
+    res = await reserve_for(hub, caller, route, amount_nanos, request_id=request_id)
+    return Meter(hub, res, endpoint, route.provider, route.model, request_content)
+
+
+async def top_up(session: AsyncSession, user_id: int, amount_nanos: int, description: str, when: datetime) -> str:
+    """Adds credits with the ledger entry that explains them, inside the caller's transaction; returns the
+    transaction id. The balance update is atomic in SQL."""
+    await session.execute(
+        update(User).where(User.id == user_id).values(balance_nanos=User.balance_nanos + amount_nanos)
+    )
+    transaction_id = "txn_" + uuid.uuid4().hex
+    session.add(
+        Transaction(
+            transaction_id=transaction_id,
+            user_id=user_id,
+            amount_nanos=amount_nanos,
+            transaction_type="credit",
+            status="completed",
+            payment_method="admin",
+            description=description,
+            created_at=when,
+        )
+    )
+    return transaction_id
 
 
 def _ledger_row(res: Reservation, outcome: Outcome, charge: int, now) -> dict:

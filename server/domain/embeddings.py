@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.catalog import pricing
 from server.domain import billing, tokens
 from server.domain.caller import Caller
 from server.domain.routing import resolve
-from server.errors import HubError, ValidationFailed
-from server.hub import Hub
+from server.errors import ValidationFailed
 from server.providers import registry
 from server.providers.base import TokenCounts
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 MAX_INPUTS = 2048
 
@@ -44,40 +44,19 @@ def texts_of(text: Any) -> list[str]:
 async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
     texts = texts_of(text)
     route = resolve(hub, caller.provider, caller.model, "embeddings", caller.byok_key)
+    adapter = registry.capability(route.config, "embeddings")
     counted = sum(tokens.count_text(t) for t in texts)
     worst_case = pricing.token_cost_nanos(route.entry, int(counted * 1.25) + 16, 0)
-    started = time.perf_counter()
-    res = await billing.reserve_for(hub, caller, route, worst_case)
-
-    def outcome(status: str, usage: TokenCounts, cost: int, error: str | None = None) -> billing.Outcome:
-        return billing.Outcome(
-            endpoint="embedding",
-            provider=route.provider,
-            model=route.model,
-            status=status,
-            cost_nanos=cost,
-            input_tokens=usage.input_tokens,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            error=error,
-            request_content={"inputs": len(texts)},
+    meter = await billing.meter(
+        hub, caller, route, worst_case, endpoint="embedding", request_content={"inputs": len(texts)}
+    )
+    async with meter.guard():
+        result = await adapter.embed(
+            hub.http, route.config, route.model, texts, route.api_key, caller.extra, byok=route.byok
         )
-
-    adapter = registry.adapter_for(route.config.wire_format)
-    try:
-        result = await adapter.embed(hub.extras["http"], route.config, route.model, texts, route.api_key, caller.extra)
-    except BaseException as exc:
-        detail = exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else repr(exc)
-        await asyncio.shield(billing.settle(hub, res, outcome("error", TokenCounts(), 0, detail)))
-        raise
     usage = result.usage if result.usage and result.usage.input_tokens else TokenCounts(input_tokens=counted)
     cost = pricing.token_cost_nanos(route.entry, usage.input_tokens, 0)
-    charge = await asyncio.shield(billing.settle(hub, res, outcome("success", usage, cost)))
+    charge = await meter.settle("success", cost, input_tokens=usage.input_tokens)
     return EmbeddingOutcome(
-        res.request_id,
-        route.provider,
-        route.model,
-        result.vectors,
-        usage,
-        charge,
-        (time.perf_counter() - started) * 1000,
+        meter.request_id, route.provider, route.model, result.vectors, usage, charge, meter.elapsed_ms()
     )

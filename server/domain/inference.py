@@ -12,16 +12,18 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.catalog import pricing
 from server.domain import billing, responses, tokens
 from server.domain.caller import Caller
 from server.domain.routing import Route, resolve
 from server.errors import HubError, UpstreamError, sse_error_event
-from server.hub import Hub
 from server.providers import registry
-from server.providers.base import ChatParams, Delta, StreamEnd, TokenCounts
+from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 log = logging.getLogger("hub.inference")
 
@@ -36,17 +38,17 @@ class ChatCall:
     endpoint: str  # "chat" | "completion"
     route: Route
     params: ChatParams
-    reservation: billing.Reservation
+    meter: billing.Meter
     prompt_tokens: int
-    started: float = field(default_factory=time.perf_counter)
+    adapter: ChatCapability  # the route's chat implementation (unit tests pass an in-process fake)
     created_at: int = field(default_factory=lambda: int(time.time()))
 
     @property
     def response_id(self) -> str:
-        return self.reservation.request_id
+        return self.meter.request_id
 
     def elapsed_ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000
+        return self.meter.elapsed_ms()
 
 
 def _max_output(route: Route, requested: int | None) -> int:
@@ -57,18 +59,16 @@ def _max_output(route: Route, requested: int | None) -> int:
 async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams) -> ChatCall:
     """Routes the call and reserves its maximum cost; raises 402/404/503 before anything is sent upstream."""
     route = resolve(hub, caller.provider, caller.model, "text_completions", caller.byok_key)
+    adapter = registry.capability(route.config, "chat")
     params.model = route.model
     max_out = _max_output(route, params.max_tokens)
-    if route.config.wire_format == "anthropic" and not params.max_tokens:
-        params.max_tokens = max_out  # Anthropic requires it; we reserved for exactly this much
+    params.output_limit = max_out  # what the reservation covers (sent where a provider requires a limit)
     prompt_tokens = tokens.count_messages(params.messages)
     worst_case = pricing.token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
-    reservation = await billing.reserve_for(hub, caller, route, worst_case)
-    return ChatCall(endpoint, route, params, reservation, prompt_tokens)
-
-
-def _adapter(call: ChatCall):
-    return registry.adapter_for(call.route.config.wire_format)
+    meter = await billing.meter(
+        hub, caller, route, worst_case, endpoint=endpoint, request_content={"messages": params.messages}
+    )
+    return ChatCall(endpoint, route, params, meter, prompt_tokens, adapter)
 
 
 def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str) -> TokenCounts:
@@ -81,42 +81,46 @@ def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning:
     )
 
 
-async def _settle(hub: Hub, call: ChatCall, status: str, usage: TokenCounts, **extra: Any) -> int:
+def _usage_fields(call: ChatCall, status: str, usage: TokenCounts, **extra: Any) -> tuple[int, dict[str, Any]]:
+    """The cost of `usage` at the model's price and the usage record's token fields."""
     cost = pricing.token_cost_nanos(call.route.entry, usage.input_tokens, usage.output_tokens, usage.cached_tokens)
-    outcome = billing.Outcome(
-        endpoint=call.endpoint,
-        provider=call.route.provider,
-        model=call.route.model,
-        status=status,
-        cost_nanos=cost if status != "error" else 0,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cached_tokens=usage.cached_tokens,
-        reasoning_tokens=usage.reasoning_tokens,
-        duration_ms=call.elapsed_ms(),
-        request_content={"messages": call.params.messages},
+    fields = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
         **extra,
-    )
-    return await billing.settle(hub, call.reservation, outcome)
+    }
+    return (cost if status != "error" else 0), fields
 
 
-async def _settle_failure(hub: Hub, call: ChatCall, exc: BaseException) -> None:
-    message = exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else repr(exc)
-    await _settle(hub, call, "error", TokenCounts(input_tokens=0), error=message)
+async def _settle(call: ChatCall, status: str, usage: TokenCounts, **extra: Any) -> int:
+    cost, fields = _usage_fields(call, status, usage, **extra)
+    return await call.meter.settle(status, cost, **fields)
 
 
 def _status_for(finish_reason: str | None) -> str:
     return "incomplete" if finish_reason == "length" else "completed"
 
 
+def _internal(call: ChatCall, exc: BaseException) -> HubError:
+    """An exception that is not a domain error is our bug, not the provider's: a 500 logged with the request id."""
+    if isinstance(exc, HubError):
+        return exc
+    log.error("request %s failed unexpectedly", call.response_id, exc_info=exc)
+    return HubError("Internal server error")
+
+
 async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
-    try:
-        result = await _adapter(call).chat(hub.extras["http"], call.route.config, call.params, call.route.api_key)
-    except BaseException as exc:
-        await asyncio.shield(_settle_failure(hub, call, exc))
-        raise
+    async with call.meter.guard():
+        try:
+            result = await call.adapter.chat(
+                hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
+            )
+        except Exception as exc:
+            raise _internal(call, exc) from exc
     usage = _counted(call, result.usage, result.text, result.reasoning)
-    charge = await asyncio.shield(_settle(hub, call, "success", usage, response_content={"text": result.text}))
+    charge = await _settle(call, "success", usage, response_content={"text": result.text})
     return responses.response_body(
         response_id=call.response_id,
         created_at=call.created_at,
@@ -137,17 +141,27 @@ class _StreamState:
         self.end: StreamEnd | None = None
         self.first_token_ms: float | None = None
 
+    @property
+    def produced(self) -> bool:
+        return bool(self.text or self.reasoning)
+
 
 async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
-    """Yields the documented events in order. Always settles once: done, failed, stopped or disconnected.
+    """Yields the documented events in order. Always settles once, by these rules:
+
+    - the provider finished: its usage (or the counted tokens) at the model's price, status success;
+    - the caller stopped the stream or went away: what was produced so far, status stopped;
+    - the provider failed or broke off (before or after output), or we failed: cost 0, status error, with the
+      tokens delivered recorded.
 
     Nothing is yielded until the provider produced its first item, so a failure before any output (429,
     5xx, rejected key) still reaches the caller as a plain HTTP error instead of a stream that died."""
     rid = call.response_id
-    stop = await hub.extras["streams"].open(rid, call.reservation.user_id)
+    stop = await hub.streams.open(rid, call.meter.reservation.user_id)
     state = _StreamState()
-    upstream = _adapter(call).stream_chat(hub.extras["http"], call.route.config, call.params, call.route.api_key)
-    settled = False
+    upstream = call.adapter.stream_chat(
+        hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
+    )
     first = asyncio.ensure_future(anext(upstream))
     try:
         try:
@@ -156,16 +170,13 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         except StopAsyncIteration:
             pass
         except Exception as exc:
-            if not isinstance(exc, HubError):
-                log.exception("stream %s failed before any output", rid)
-                exc = UpstreamError(call.route.provider, 502, f"stream failed: {type(exc).__name__}")
-            await asyncio.shield(_settle_failure(hub, call, exc))
-            settled = True
-            raise exc from None
+            error = _internal(call, exc)
+            await call.meter.fail(error)
+            raise error from None
         yield responses.created_event(_partial_body(call, "in_progress", ""))
         yield responses.item_added_event(rid)
         yield responses.part_added_event(rid)
-        error: BaseException | None = None
+        error: HubError | None = None
         stopped = False
         try:
             # aclosing: a client leaving mid-stream closes the reader (cancelling its pending read) before
@@ -188,27 +199,20 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                     else:
                         state.text.append(item.text)
                         yield responses.text_delta_event(rid, item.text)
-        except HubError as exc:
-            error = exc
         except Exception as exc:
-            log.exception("stream %s failed", rid)
-            error = UpstreamError(call.route.provider, 502, f"stream failed: {type(exc).__name__}")
+            error = _internal(call, exc)
         text = "".join(state.text)
-        if error is not None and not state.text and not state.reasoning:
-            await asyncio.shield(_settle_failure(hub, call, error))
-            settled = True
+        if error is not None and not state.produced:
+            await call.meter.fail(error)
             yield sse_error_event(error)
             return
-        status = "stopped" if stopped else ("failed" if error else _status_for(state.end and state.end.finish_reason))
-        usage = _counted(
-            call, None if (stopped or error) else state.end and state.end.usage, text, "".join(state.reasoning)
-        )
+        reported = state.end.usage if state.end and not (stopped or error) else None
+        usage = _counted(call, reported, text, "".join(state.reasoning))
         if state.end and state.end.usage and (stopped or error):
             usage.input_tokens = state.end.usage.input_tokens or usage.input_tokens
-        charge = await asyncio.shield(
-            _settle_stream(hub, call, state, "stopped" if stopped or error else "success", usage, error)
-        )
-        settled = True
+        outcome = "error" if error else ("stopped" if stopped else "success")
+        charge = await _settle_stream(call, state, outcome, usage, error)
+        status = "failed" if error else ("stopped" if stopped else _status_for(state.end and state.end.finish_reason))
         yield responses.item_done_event(rid, text, "completed" if status != "failed" else "incomplete")
         if error is not None:
             yield sse_error_event(error)
@@ -216,37 +220,31 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         body = _partial_body(call, status, text, usage=responses.usage_dict(usage, charge), finish_reason=finish)
         yield responses.done_event(body)
     finally:
-        _in_background(hub, hub.extras["streams"].close(rid))
+        hub.in_background(hub.streams.close(rid))
         if not first.done():  # the client left before the stream body began
             first.cancel()
         with contextlib.suppress(BaseException):
             await first
         with contextlib.suppress(Exception):
             await upstream.aclose()
-        if not settled:  # the client went away: bill what was produced, in a task the cancellation cannot reach
+        if not call.meter.settled:  # the client went away: bill what was produced, out of the cancellation's reach
             usage = _counted(call, None, "".join(state.text), "".join(state.reasoning))
-            _in_background(hub, _settle_stream(hub, call, state, "stopped", usage, None))
+            cost, fields = _usage_fields(call, "stopped", usage, **_stream_fields(state, None))
+            call.meter.settle_later("stopped", cost, **fields)
 
 
-def _in_background(hub: Hub, coro) -> None:
-    """Runs cleanup that a cancelled request must still finish; close() waits for these."""
-    task = asyncio.ensure_future(coro)
-    hub.extras["background"].add(task)
-    task.add_done_callback(hub.extras["background"].discard)
+def _stream_fields(state: _StreamState, error: HubError | None) -> dict[str, Any]:
+    return {
+        "ttft_ms": state.first_token_ms,
+        "error": error.detail if error is not None and isinstance(error.detail, str) else None,
+        "response_content": {"text": "".join(state.text)},
+    }
 
 
 async def _settle_stream(
-    hub: Hub, call: ChatCall, state: _StreamState, status: str, usage: TokenCounts, error: BaseException | None
+    call: ChatCall, state: _StreamState, status: str, usage: TokenCounts, error: HubError | None
 ) -> int:
-    return await _settle(
-        hub,
-        call,
-        status,
-        usage,
-        ttft_ms=state.first_token_ms,
-        error=(error.detail if isinstance(error, HubError) else None) if error else None,
-        response_content={"text": "".join(state.text)},
-    )
+    return await _settle(call, status, usage, **_stream_fields(state, error))
 
 
 async def _until_stopped(

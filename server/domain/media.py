@@ -3,21 +3,18 @@
 The same keys, catalog and billing path as text: each call reserves its maximum cost from the catalog
 price (images: per image, size and quality aware; speech: per input character; transcription: per audio
 minute), then settles the real cost once, or 0 when the call failed. Provider wire formats live in
-`server.providers.openai_media` and `server.providers.google_media`.
+the media adapters in `server.providers` (dispatched through `server.providers.registry`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import math
-import time
 import wave
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from types import ModuleType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import orjson
 
@@ -26,10 +23,12 @@ from server.domain import billing, clock, tokens
 from server.domain.caller import Caller
 from server.domain.multipart import Form, UploadedFile
 from server.domain.routing import Route, resolve
-from server.errors import HubError, NotFound, Unavailable, ValidationFailed
-from server.hub import Hub
-from server.providers import google_media, openai_media
-from server.providers.openai_media import GeneratedImage, Speech, Transcript
+from server.errors import NotFound, Unavailable, ValidationFailed
+from server.providers import registry
+from server.providers.base import GeneratedImage, Speech, Transcript
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 T = TypeVar("T")
 
@@ -41,7 +40,6 @@ DEFAULT_MODELS = {
     "speech_to_text": "openai/whisper-1",
     "video_generation": "google/veo-3.1-generate-preview",
 }
-ADAPTERS = {"openai": openai_media, "google": google_media}
 
 
 # ---------------------------------------------------------------------------------------------- routing
@@ -52,7 +50,7 @@ def route_media(hub: Hub, caller: Caller, category: str) -> Route:
     provider, model = caller.provider, caller.model
     if not model:
         if provider:
-            listed = hub.extras["catalog"].models_in(provider.strip().lower(), category)
+            listed = hub.catalog.models_in(provider.strip().lower(), category)
             active = [m for m in listed if not m.get("is_disabled")]
             if not active:
                 raise NotFound(f"Provider '{provider}' has no available model for {category}")
@@ -60,13 +58,6 @@ def route_media(hub: Hub, caller: Caller, category: str) -> Route:
         else:
             model = DEFAULT_MODELS[category]
     return resolve(hub, provider, model, category, caller.byok_key)
-
-
-def adapter_for(route: Route, category: str) -> ModuleType:
-    adapter = ADAPTERS.get(route.config.wire_format)
-    if adapter is None:
-        raise NotFound(f"Provider '{route.provider}' does not offer {category}")
-    return adapter
 
 
 def priced(fn: Callable[[], int], route: Route) -> int:
@@ -94,10 +85,6 @@ class Billed(Generic[T]):
     created_at: str = field(default_factory=lambda: clock.iso(clock.now()))
 
 
-def error_detail(exc: BaseException) -> str:
-    return exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else repr(exc)
-
-
 async def billed_call(
     hub: Hub,
     caller: Caller,
@@ -110,32 +97,13 @@ async def billed_call(
     cost: Callable[[T], int],
     response_content: Callable[[T], Any] = lambda _: None,
 ) -> Billed[T]:
-    """Reserves, runs `call`, settles exactly once (cost 0 and status error when it failed)."""
-    started = time.perf_counter()
-    res = await billing.reserve_for(hub, caller, route, reserve_nanos)
-
-    def outcome(status: str, cost_nanos: int, **extra: Any) -> billing.Outcome:
-        return billing.Outcome(
-            endpoint=endpoint,
-            provider=route.provider,
-            model=route.model,
-            status=status,
-            cost_nanos=cost_nanos,
-            duration_ms=(time.perf_counter() - started) * 1000,
-            request_content=request_content,
-            **extra,
-        )
-
-    try:
+    """Meters one media call: reserves, runs `call`, settles exactly once (cost 0, status error on failure)."""
+    meter = await billing.meter(hub, caller, route, reserve_nanos, endpoint=endpoint, request_content=request_content)
+    async with meter.guard():
         result = await call()
         amount = priced(lambda: cost(result), route)
-    except BaseException as exc:
-        await asyncio.shield(billing.settle(hub, res, outcome("error", 0, error=error_detail(exc))))
-        raise
-    charge = await asyncio.shield(
-        billing.settle(hub, res, outcome("success", amount, response_content=response_content(result)))
-    )
-    return Billed(res.request_id, route.provider, route.model, result, charge, (time.perf_counter() - started) * 1000)
+    charge = await meter.settle("success", amount, response_content=response_content(result))
+    return Billed(meter.request_id, route.provider, route.model, result, charge, meter.elapsed_ms())
 
 
 # ---------------------------------------------------------------------------------------------- images
@@ -172,7 +140,7 @@ async def generate_images(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -
     if not isinstance(n, int) or n < 1:
         raise ValidationFailed.single(["body", "n"], "n must be a positive integer")
     route = route_media(hub, caller, "image_generation")
-    adapter = adapter_for(route, "image generation")
+    adapter = registry.capability(route.config, "images")
     call = adapter.prepare_images(route.provider, route.model, prompt, n, fields, caller.extra)
 
     def cost(images: list[GeneratedImage]) -> int:
@@ -190,7 +158,7 @@ async def generate_images(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -
         endpoint="image",
         reserve_nanos=math.ceil(call.n * unit * pricing.NANOS_PER_USD),
         request_content={"prompt": prompt, "n": call.n, "size": call.price_size, "quality": call.price_quality},
-        call=lambda: adapter.generate_images(hub.extras["http"], route.config, call, route.api_key),
+        call=lambda: adapter.generate_images(hub.http, route.config, call, route.api_key, byok=route.byok),
         cost=cost,
         response_content=lambda images: {"images": len(images)},
     )
@@ -218,9 +186,7 @@ def _speech_cost(entry: Mapping[str, Any], text: str) -> int:
 async def text_to_speech(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Billed[Speech]:
     text = required_text(fields, "input")
     route = route_media(hub, caller, "text_to_speech")
-    adapter = adapter_for(route, "text-to-speech")
-    if not hasattr(adapter, "prepare_speech"):
-        raise NotFound(f"Provider '{route.provider}' does not offer text-to-speech")
+    adapter = registry.capability(route.config, "speech")
     call = adapter.prepare_speech(route.model, text, fields, caller.extra)
     amount = priced(lambda: _speech_cost(route.entry, text), route)
     billed = await billed_call(
@@ -230,7 +196,7 @@ async def text_to_speech(hub: Hub, caller: Caller, *, fields: dict[str, Any]) ->
         endpoint="tts",
         reserve_nanos=amount,
         request_content={"input": text, "voice": call.body.get("voice")},
-        call=lambda: adapter.speech(hub.extras["http"], route.config, call, route.api_key),
+        call=lambda: adapter.speech(hub.http, route.config, call, route.api_key, byok=route.byok),
         cost=lambda _speech: amount,
         response_content=lambda speech: {"bytes": len(speech.audio), "format": speech.response_format},
     )
@@ -336,9 +302,7 @@ async def transcribe(hub: Hub, caller: Caller, *, kind: str, form: Form) -> Bill
         raise ValidationFailed.single(["body", "file"], "The uploaded file is empty")
     fields = transcription_fields(form, kind)
     route = route_media(hub, caller, "speech_to_text")
-    adapter = adapter_for(route, "speech-to-text")
-    if not hasattr(adapter, "transcribe"):
-        raise NotFound(f"Provider '{route.provider}' does not offer speech-to-text")
+    adapter = registry.capability(route.config, "transcription")
     call = adapter.prepare_transcription(route.model, kind, fields)
     most, likely = audio_seconds(upload)
 
@@ -354,11 +318,12 @@ async def transcribe(hub: Hub, caller: Caller, *, kind: str, form: Form) -> Bill
         reserve_nanos=priced(lambda: pricing.minutes_cost_nanos(route.entry, max(most, likely)), route),
         request_content={"filename": filename, "bytes": len(upload.data), "response_format": call.response_format},
         call=lambda: adapter.transcribe(
-            hub.extras["http"],
+            hub.http,
             route.config,
             call,
             (filename, upload.data, upload.content_type or "application/octet-stream"),
             route.api_key,
+            byok=route.byok,
         ),
         cost=lambda transcript: pricing.minutes_cost_nanos(route.entry, seconds_of(transcript)),
         response_content=lambda transcript: {"text": transcript.text},

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.errors import NotFound, Unavailable
-from server.hub import Hub
 from server.providers import registry
 from server.providers.base import ProviderConfig
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 DEFAULT_MODELS = {
     "text_completions": "openai/gpt-4o-mini",
@@ -44,7 +46,7 @@ def resolve(hub: Hub, provider: str | None, model: str | None, category: str, by
     provider_id = provider_id.strip().lower()
     if provider_id not in registry.known_providers():
         raise NotFound(f"Provider '{provider_id}' not found")
-    entry = hub.extras["catalog"].resolve(provider_id, model_id, category)
+    entry = hub.catalog.resolve(provider_id, model_id, category)
     config = registry.provider_config(provider_id)
     if config is None:
         raise Unavailable(f"Provider '{provider_id}' is not configured on this gateway (set its base URL)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
@@ -19,7 +20,9 @@ from sqlalchemy.engine import Connection
 from server.db.models import ActiveStream
 from server.db.notify import notifier_for
 from server.domain import clock
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 log = logging.getLogger("hub.streams")
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import distinct, func, select
 
 from server.db.models import UsageRecord
 from server.domain import clock
 from server.domain.validation import Checker
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 
 @dataclass

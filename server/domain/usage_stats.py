@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,7 +24,9 @@ from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, Us
 from server.domain import clock
 from server.domain.validation import Checker
 from server.errors import ValidationFailed
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 DEFAULT_DAYS = 30
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,10 +20,12 @@ from server.db.models import (
     User,
     VideoJob,
 )
-from server.domain import clock, keys
+from server.domain import billing, clock, keys
 from server.domain.money import usd_to_nanos
 from server.errors import BadRequest, Conflict, NotFound, ValidationFailed
-from server.hub import Hub
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 MAX_KEY_NAME = 200
 
@@ -32,10 +34,6 @@ MAX_KEY_NAME = 200
 class CreatedKey:
     row: ApiKey
     plaintext: str  # shown once, never stored
-
-
-def new_transaction_id() -> str:
-    return "txn_" + uuid.uuid4().hex
 
 
 def _new_key_row(user_id: int, name: str, days: int | None) -> CreatedKey:
@@ -79,23 +77,9 @@ async def create_user(
         created = _new_key_row(user.id, "Default key", None)
         session.add(created.row)
         if credits_usd:
-            amount = usd_to_nanos(credits_usd)
-            user.balance_nanos = amount
-            session.add(_credit_row(user.id, amount, "Initial credits", now))
+            await billing.top_up(session, user.id, usd_to_nanos(credits_usd), "Initial credits", now)
+            await session.refresh(user, ["balance_nanos"])
     return user, created
-
-
-def _credit_row(user_id: int, amount: int, description: str, when) -> Transaction:
-    return Transaction(
-        transaction_id=new_transaction_id(),
-        user_id=user_id,
-        amount_nanos=amount,
-        transaction_type="credit",
-        status="completed",
-        payment_method="admin",
-        description=description,
-        created_at=when,
-    )
 
 
 async def add_credits(hub: Hub, email: str, amount_usd: float, description: str | None = None) -> tuple[User, str]:
@@ -107,11 +91,11 @@ async def add_credits(hub: Hub, email: str, amount_usd: float, description: str 
         user_id = (await session.execute(select(User.id).where(User.email == email.strip().lower()))).scalar()
         if user_id is None:
             raise NotFound(f"User {email} not found")
-        await session.execute(update(User).where(User.id == user_id).values(balance_nanos=User.balance_nanos + amount))
-        row = _credit_row(user_id, amount, description or "Credits added by operator", clock.now())
-        session.add(row)
+        transaction_id = await billing.top_up(
+            session, user_id, amount, description or "Credits added by operator", clock.now()
+        )
         user = await session.get(User, user_id, populate_existing=True)
-    return user, row.transaction_id
+    return user, transaction_id
 
 
 async def get_user(hub: Hub, user_id: int) -> User:

@@ -2,8 +2,8 @@
 
 Lifecycle. `create_job` reserves the maximum cost (catalog price per second x duration x n) under the job's
 id, stores the job (`queued`), submits it to the provider and returns. The `VideoWorker` (an asyncio task
-started by `Hub.start`; of all replicas only the one holding the poller lock runs it, see server.db.leader)
-polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
+started by `server.app.start_hub`; of all replicas only the one holding the poller lock runs it, see
+server.db.leader) polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
 updating `status` / `progress`, and finishes it: `completed` (result stored, real cost charged), `failed`
 or `cancelled` (everything released). Jobs live in the database, so a restarted server resumes them.
 
@@ -29,7 +29,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, func, insert, select, update
 
@@ -40,9 +40,11 @@ from server.domain import billing, clock, media
 from server.domain.auth import Principal
 from server.domain.caller import Caller
 from server.errors import Conflict, HubError, NotFound, ValidationFailed
-from server.hub import Hub
 from server.providers import registry
-from server.providers.openai_media import VideoPoll
+from server.providers.base import VideoPoll
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 log = logging.getLogger("hub.videos")
 
@@ -65,7 +67,7 @@ def new_job_id() -> str:
 
 def byok_keys(hub: Hub) -> dict[str, str]:
     """job id -> the caller's own provider key, in this process only."""
-    return hub.extras.setdefault("video_byok_keys", {})
+    return hub.video_byok_keys
 
 
 # ---------------------------------------------------------------------------------------------- create
@@ -83,13 +85,13 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
     _positive(fields, "duration")
     _positive(fields, "n")
     route = media.route_media(hub, caller, "video_generation")
-    adapter = media.adapter_for(route, "video generation")
+    adapter = registry.capability(route.config, "video")
     call = adapter.prepare_video(route.provider, route.model, prompt, fields, caller.extra)
     amount = media.priced(
         lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
     )
     job_id = new_job_id()
-    res = await billing.reserve_for(hub, caller, route, amount, request_id=job_id)
+    meter = await billing.meter(hub, caller, route, amount, endpoint="video", request_id=job_id)
     now = clock.now()
     row = {
         "id": job_id,
@@ -109,27 +111,24 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
         },
         "result": None,
         "error": None,
-        "reserved_nanos": res.amount_nanos,
+        "reserved_nanos": meter.reservation.amount_nanos,
         "cost_nanos": 0,
         "byok": route.byok,
         "created_at": now,
         "updated_at": now,
         "completed_at": None,
     }
-    try:
-        async with hub.sessions() as session, session.begin():
-            await session.execute(insert(VideoJob).values(**row))
-    except BaseException as exc:
-        outcome = billing.Outcome("video", route.provider, route.model, "error", error=media.error_detail(exc))
-        await asyncio.shield(billing.settle(hub, res, outcome))
-        raise
+    async with meter.guard(), hub.sessions() as session, session.begin():
+        await session.execute(insert(VideoJob).values(**row))
     job = VideoJob(**row)
     if route.byok:
         byok_keys(hub)[job_id] = route.api_key
     try:
-        provider_job_id, state = await adapter.submit_video(hub.extras["http"], route.config, call, route.api_key)
+        provider_job_id, state = await adapter.submit_video(
+            hub.http, route.config, call, route.api_key, byok=route.byok
+        )
     except BaseException as exc:
-        await asyncio.shield(finalize(hub, job, "failed", error=media.error_detail(exc)))
+        await asyncio.shield(finalize(hub, job, "failed", error=billing.error_detail(exc)))
         raise
     # The provider accepted it: record that even if the caller disconnects now (the worker takes over).
     return await asyncio.shield(_submitted(hub, job, provider_job_id, state))
@@ -226,7 +225,7 @@ async def finalize(
     forget_key: bool = True,
 ) -> bool:
     """Moves an unfinished job to a final status and settles it; False when it was already final."""
-    charge = min(max(cost_nanos, 0), job.reserved_nanos) if status == "completed" and not job.byok else 0
+    charge = billing.charge_for(_meter_of(hub, job).reservation, _SETTLE_STATUS[status], cost_nanos)
     now = clock.now()
     values: dict[str, Any] = {
         "status": status,
@@ -252,25 +251,37 @@ async def finalize(
     return True
 
 
-async def settle_job(hub: Hub, job: VideoJob) -> int:
-    """The one settlement of a final job (a no-op if it already happened)."""
-    res = billing.Reservation(job.id, job.user_id, job.api_key_id, job.reserved_nanos, job.byok)
+def _meter_of(hub: Hub, job: VideoJob) -> billing.Meter:
+    """The job's meter: its hold was reserved at creation, possibly by another process or before a restart."""
     params = job.params or {}
-    res.session_id, res.client_ip = params.get("session_id"), params.get("client_ip")
-    started, ended = clock.as_utc(job.created_at), clock.as_utc(job.completed_at or job.updated_at)
-    status = _SETTLE_STATUS[job.status]
-    outcome = billing.Outcome(
+    return billing.Meter.resume(
+        hub,
+        request_id=job.id,
+        user_id=job.user_id,
+        api_key_id=job.api_key_id,
+        amount_nanos=job.reserved_nanos,
+        byok=job.byok,
         endpoint="video",
         provider=job.provider,
         model=job.model,
-        status=status,
-        cost_nanos=job.cost_nanos if status == "success" else 0,
+        session_id=params.get("session_id"),
+        client_ip=params.get("client_ip"),
+    )
+
+
+async def settle_job(hub: Hub, job: VideoJob) -> int:
+    """The one settlement of a final job (a no-op if it already happened)."""
+    params = job.params or {}
+    started, ended = clock.as_utc(job.created_at), clock.as_utc(job.completed_at or job.updated_at)
+    status = _SETTLE_STATUS[job.status]
+    return await _meter_of(hub, job).settle(
+        status,
+        job.cost_nanos if status == "success" else 0,
         duration_ms=max(0.0, (ended - started).total_seconds() * 1000) if started and ended else 0.0,
         error=job.error if status != "success" else None,
         request_content={"prompt": job.prompt, **{k: v for k, v in params.items() if k in ("seconds", "n", "size")}},
         response_content=job.result,
     )
-    return await billing.settle(hub, res, outcome)
 
 
 async def settle_unsettled(hub: Hub, older_than: timedelta = RECOVERY_GRACE) -> int:
@@ -305,13 +316,12 @@ async def _cancel_at_provider(hub: Hub, job: VideoJob) -> bool:
     key = byok_keys(hub).get(job.id) if job.byok else (cfg.api_key if cfg else None)
     if cfg is None or not key or not job.provider_job_id:
         return False
-    adapter = media.ADAPTERS.get(cfg.wire_format)
-    if adapter is None:
+    if not registry.has_capability(cfg, "video"):
         return False
+    adapter = registry.capability(cfg, "video")
+    cancel = adapter.cancel_video(hub.http, cfg, job.provider_job_id, key, byok=job.byok)
     try:
-        return await asyncio.wait_for(
-            adapter.cancel_video(hub.extras["http"], cfg, job.provider_job_id, key), CANCEL_TIMEOUT
-        )
+        return await asyncio.wait_for(cancel, CANCEL_TIMEOUT)
     except (TimeoutError, HubError):
         return False
 
@@ -458,8 +468,7 @@ class VideoWorker:
             return
         cfg = registry.provider_config(job.provider)
         key = byok_keys(hub).get(job.id) if job.byok else (cfg.api_key if cfg else None)
-        adapter = media.ADAPTERS.get(cfg.wire_format) if cfg else None
-        if cfg is None or adapter is None or not key:
+        if cfg is None or not registry.has_capability(cfg, "video") or not key:
             # Not followable from this process: another replica may hold the BYOK key and keep updating it.
             if self._stale(job, max(timedelta(seconds=60), timedelta(seconds=10 * self.interval))):
                 why = (
@@ -470,7 +479,8 @@ class VideoWorker:
                 await finalize(hub, job, "failed", error=f"The job can no longer be followed: {why}")
             return
         try:
-            state = await adapter.poll_video(hub.extras["http"], cfg, job.provider_job_id, key)
+            adapter = registry.capability(cfg, "video")
+            state = await adapter.poll_video(hub.http, cfg, job.provider_job_id, key, byok=job.byok)
         except NotFound as exc:
             await finalize(hub, job, "failed", error=f"The provider no longer knows this job: {exc.detail}")
             return
@@ -499,7 +509,7 @@ class VideoWorker:
     def _cost(self, job: VideoJob, state: VideoPoll) -> int:
         params = job.params or {}
         seconds = state.seconds or params.get("seconds") or 0
-        entry = self.hub.extras["catalog"].find(job.provider, job.model, "video_generation")
+        entry = self.hub.catalog.find(job.provider, job.model, "video_generation")
         if entry is None:  # the catalog changed under a running job: the price it was created with
             return job.reserved_nanos
         try:

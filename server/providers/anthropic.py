@@ -12,12 +12,11 @@ from typing import Any
 
 import httpx
 
-from server.errors import BadRequest, UpstreamError
+from server.errors import UpstreamError
 from server.providers.base import (
     ChatParams,
     ChatResult,
     Delta,
-    EmbeddingResult,
     ProviderConfig,
     StreamEnd,
     TokenCounts,
@@ -63,7 +62,7 @@ def chat_body(params: ChatParams, *, stream: bool, provider: str = "anthropic") 
             messages.append({"role": "assistant" if role == "assistant" else "user", "content": text})
     body: dict[str, Any] = {
         "model": params.model,
-        "max_tokens": params.max_tokens or DEFAULT_MAX_TOKENS,
+        "max_tokens": params.max_tokens or params.output_limit or DEFAULT_MAX_TOKENS,
         "messages": messages,
     }
     if system:
@@ -131,25 +130,25 @@ def stream_error(provider: str, data: dict[str, Any]) -> UpstreamError:
 # ---------------------------------------------------------------------------------------------- calls
 
 
-async def chat(client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str) -> ChatResult:
+async def chat(
+    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
+) -> ChatResult:
     body = chat_body(params, stream=False, provider=cfg.id)
-    data = await post_json(
-        client, cfg.id, f"{cfg.base_url}/v1/messages", headers(api_key), body, byok=api_key != cfg.api_key
-    )
+    data = await post_json(client, cfg.id, f"{cfg.base_url}/v1/messages", headers(api_key), body, byok=byok)
     if not isinstance(data, dict) or "content" not in data:
         raise UpstreamError(cfg.id, 502, "the provider's answer has no content")
     return parse_message(data)
 
 
 async def stream_chat(
-    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str
+    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
 ) -> AsyncIterator[Delta | StreamEnd]:
     body = chat_body(params, stream=True, provider=cfg.id)
     url = f"{cfg.base_url}/v1/messages"
     usage: dict[str, Any] = {}  # message_start's usage, updated by message_delta's cumulative counts
     stop_reason: str | None = None
     stopped = False
-    async with open_sse(client, cfg.id, url, headers(api_key), body, byok=api_key != cfg.api_key) as events:
+    async with open_sse(client, cfg.id, url, headers(api_key), body, byok=byok) as events:
         async for event in events:  # read to the end (not just message_stop) so the connection can be reused
             if stopped or not event.data.strip():
                 continue
@@ -170,9 +169,3 @@ async def stream_chat(
     if not stopped:
         raise stream_ended_early(cfg.id)
     yield StreamEnd(finish_reason=finish_reason(stop_reason), usage=parse_usage(usage) if usage else None)
-
-
-async def embed(
-    client: httpx.AsyncClient, cfg: ProviderConfig, model: str, texts: list[str], api_key: str, extra: dict
-) -> EmbeddingResult:
-    raise BadRequest(f"Provider '{cfg.id}' has no embeddings API")

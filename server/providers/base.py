@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -14,6 +18,9 @@ class ProviderConfig:
     wire_format: str  # "openai", "anthropic" or "google"
     base_url: str  # OpenAI format: includes the version path; anthropic/google: the host only
     api_key: str | None  # the operator's key; None when not configured
+    # OpenAI format only: ask for usage in streams with `stream_options` (Mistral rejects it with 422 and
+    # always reports usage anyway).
+    stream_usage_option: bool = True
 
 
 @dataclass
@@ -27,6 +34,9 @@ class ChatParams:
     top_p: float | None = None
     frequency_penalty: float | None = None
     presence_penalty: float | None = None
+    # The most output tokens the reservation covers: what an API that requires a limit (Anthropic) is sent
+    # when the caller gave no max_tokens.
+    output_limit: int | None = None
     # Agentic options, in the OpenAI chat-completions shape (the gateway's internal form); each adapter
     # translates them into its wire format's native fields, or refuses them before any call.
     tools: list[dict[str, Any]] | None = None  # [{"type": "function", "function": {name, description, parameters}}]
@@ -102,3 +112,188 @@ class EmbeddingResult:
 
     vectors: list[list[float]]
     usage: TokenCounts | None
+
+
+# ---------------------------------------------------------------------------------------------- the contract
+# One wire format's adapter is a set of capability implementations (modules or objects with these
+# functions); `server.providers.registry` maps each wire format to them. `byok` says whether `api_key` is the
+# caller's own key (then a rejected key is the caller's problem, and the call is free).
+
+StreamItem = Delta | ToolCallDelta | StreamEnd
+
+
+class ChatCapability(Protocol):
+    async def chat(
+        self, client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
+    ) -> ChatResult: ...
+
+    def stream_chat(
+        self, client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
+    ) -> AsyncIterator[StreamItem]: ...
+
+
+class EmbeddingCapability(Protocol):
+    async def embed(
+        self,
+        client: httpx.AsyncClient,
+        cfg: ProviderConfig,
+        model: str,
+        texts: list[str],
+        api_key: str,
+        extra: dict[str, Any],
+        *,
+        byok: bool,
+    ) -> EmbeddingResult: ...
+
+
+# ---------------------------------------------------------------------------------------------- media types
+# What the media adapters of every wire format speak: each `prepare_*` function validates the caller's
+# fields for one provider and model and returns one of these calls; the async functions return the results.
+
+
+@dataclass
+class ImageCall:
+    """A validated image request: `body` for the provider; `calls` requests of `per_call` images each."""
+
+    model: str
+    body: dict[str, Any]
+    n: int
+    # What the catalog prices by: size (or imageSize / resolution) and quality. None: the provider decides
+    # ("auto"), so the dearest listed option is reserved.
+    price_size: str | None = None
+    price_quality: str | None = None
+    calls: int = 1
+
+
+@dataclass
+class GeneratedImage:
+    b64_json: str | None = None
+    url: str | None = None
+    revised_prompt: str | None = None
+    mime_type: str | None = None
+    size: str | None = None  # as the provider reports it made the image (GPT Image does)
+    quality: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.url is not None:
+            out["url"] = self.url
+        if self.b64_json is not None:
+            out["b64_json"] = self.b64_json
+        if self.mime_type:
+            out["content_type"] = self.mime_type
+        if self.revised_prompt:
+            out["revised_prompt"] = self.revised_prompt
+        return out
+
+
+@dataclass
+class SpeechCall:
+    body: dict[str, Any]
+    response_format: str
+
+
+@dataclass
+class Speech:
+    audio: bytes
+    content_type: str
+    response_format: str
+
+
+@dataclass
+class TranscriptionCall:
+    """Form fields for the provider (`fields` as (name, value) pairs: names may repeat)."""
+
+    kind: str  # "transcriptions" | "translations"
+    fields: list[tuple[str, str]]
+    response_format: str
+
+
+@dataclass
+class Transcript:
+    text: str
+    response_format: str
+    data: dict[str, Any] | None  # the JSON answer (json / verbose_json), None for text / srt / vtt
+    seconds: float | None  # the audio duration, when the provider told it
+
+
+@dataclass
+class VideoCall:
+    model: str
+    body: dict[str, Any]
+    seconds: int  # per video
+    n: int
+    price_size: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)  # small, storable description of the request
+
+
+@dataclass
+class VideoAsset:
+    url: str
+    content_type: str = "video/mp4"
+    file_size: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"url": self.url, "content_type": self.content_type, "file_size": self.file_size}
+
+
+@dataclass
+class VideoPoll:
+    """A provider job's state in our words: queued | processing | completed | failed | cancelled."""
+
+    status: str
+    progress: int | None = None
+    error: str | None = None
+    assets: list[VideoAsset] = field(default_factory=list)
+    seconds: float | None = None  # per video, when the provider reports it
+
+
+class ImageCapability(Protocol):
+    def prepare_images(
+        self, provider: str, model: str, prompt: str, n: int, fields: Mapping[str, Any], extra: dict[str, Any]
+    ) -> ImageCall: ...
+
+    async def generate_images(
+        self, client: httpx.AsyncClient, cfg: ProviderConfig, call: ImageCall, api_key: str, *, byok: bool
+    ) -> list[GeneratedImage]: ...
+
+
+class SpeechCapability(Protocol):
+    def prepare_speech(self, model: str, text: str, fields: Mapping[str, Any], extra: dict[str, Any]) -> SpeechCall: ...
+
+    async def speech(
+        self, client: httpx.AsyncClient, cfg: ProviderConfig, call: SpeechCall, api_key: str, *, byok: bool
+    ) -> Speech: ...
+
+
+class TranscriptionCapability(Protocol):
+    def prepare_transcription(self, model: str, kind: str, fields: Mapping[str, Any]) -> TranscriptionCall: ...
+
+    async def transcribe(
+        self,
+        client: httpx.AsyncClient,
+        cfg: ProviderConfig,
+        call: TranscriptionCall,
+        upload: tuple[str, bytes, str],
+        api_key: str,
+        *,
+        byok: bool,
+    ) -> Transcript: ...
+
+
+class VideoCapability(Protocol):
+    def prepare_video(
+        self, provider: str, model: str, prompt: str, fields: Mapping[str, Any], extra: dict[str, Any]
+    ) -> VideoCall: ...
+
+    async def submit_video(
+        self, client: httpx.AsyncClient, cfg: ProviderConfig, call: VideoCall, api_key: str, *, byok: bool
+    ) -> tuple[str, VideoPoll]: ...
+
+    async def poll_video(
+        self, client: httpx.AsyncClient, cfg: ProviderConfig, job_id: str, api_key: str, *, byok: bool
+    ) -> VideoPoll: ...
+
+    async def cancel_video(
+        self, client: httpx.AsyncClient, cfg: ProviderConfig, job_id: str, api_key: str, *, byok: bool
+    ) -> bool: ...

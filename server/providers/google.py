@@ -142,24 +142,24 @@ def parse_embeddings(data: dict[str, Any]) -> EmbeddingResult:
 # ---------------------------------------------------------------------------------------------- calls
 
 
-async def chat(client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str) -> ChatResult:
+async def chat(
+    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
+) -> ChatResult:
     url = model_url(cfg.base_url, params.model, "generateContent")
-    data = await post_json(
-        client, cfg.id, url, headers(api_key), chat_body(params, cfg.id), byok=api_key != cfg.api_key
-    )
+    data = await post_json(client, cfg.id, url, headers(api_key), chat_body(params, cfg.id), byok=byok)
     if not isinstance(data, dict):
         raise UpstreamError(cfg.id, 502, "the provider's answer is not an object")
     return parse_response(data)
 
 
 async def stream_chat(
-    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str
+    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
 ) -> AsyncIterator[Delta | StreamEnd]:
     url = model_url(cfg.base_url, params.model, "streamGenerateContent") + "?alt=sse"
     body = chat_body(params, cfg.id)
     finish: str | None = None
     usage: TokenCounts | None = None
-    async with open_sse(client, cfg.id, url, headers(api_key), body, byok=api_key != cfg.api_key) as events:
+    async with open_sse(client, cfg.id, url, headers(api_key), body, byok=byok) as events:
         async for event in events:
             if not event.data.strip():
                 continue
@@ -180,12 +180,17 @@ async def stream_chat(
 
 
 async def embed(
-    client: httpx.AsyncClient, cfg: ProviderConfig, model: str, texts: list[str], api_key: str, extra: dict
+    client: httpx.AsyncClient,
+    cfg: ProviderConfig,
+    model: str,
+    texts: list[str],
+    api_key: str,
+    extra: dict,
+    *,
+    byok: bool,
 ) -> EmbeddingResult:
     url = model_url(cfg.base_url, model, "batchEmbedContents")
-    data = await post_json(
-        client, cfg.id, url, headers(api_key), embed_body(model, texts, extra), byok=api_key != cfg.api_key
-    )
+    data = await post_json(client, cfg.id, url, headers(api_key), embed_body(model, texts, extra), byok=byok)
     result = parse_embeddings(data if isinstance(data, dict) else {})
     if len(result.vectors) != len(texts):
         raise UpstreamError(cfg.id, 502, f"expected {len(texts)} embeddings, got {len(result.vectors)}")

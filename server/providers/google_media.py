@@ -19,22 +19,10 @@ from urllib.parse import quote
 import httpx
 
 from server.errors import BadRequest, UpstreamError
-from server.providers.base import ProviderConfig
+from server.providers.base import GeneratedImage, ImageCall, ProviderConfig, VideoAsset, VideoCall, VideoPoll
 from server.providers.google import headers, model_url
 from server.providers.http import get_json, post_json
-from server.providers.openai_media import (
-    GeneratedImage,
-    ImageCall,
-    VideoAsset,
-    VideoCall,
-    VideoPoll,
-    choice,
-    content_info,
-    data_url,
-    int_range,
-    invalid,
-)
-from server.providers.openai_media import _is_url as is_url
+from server.providers.media_fields import choice, content_info, data_url, int_range, invalid, is_url
 
 GEMINI_ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1")
 GEMINI_IMAGE_SIZES = ("512", "1K", "2K", "4K")
@@ -157,9 +145,8 @@ def parse_imagen(data: Any) -> tuple[list[GeneratedImage], str | None]:
 
 
 async def generate_images(
-    client: httpx.AsyncClient, cfg: ProviderConfig, call: ImageCall, api_key: str
+    client: httpx.AsyncClient, cfg: ProviderConfig, call: ImageCall, api_key: str, *, byok: bool
 ) -> list[GeneratedImage]:
-    byok = api_key != cfg.api_key
     if "instances" in call.body:  # Imagen
         url = model_url(cfg.base_url, call.model, "predict")
         images, reason = parse_imagen(await post_json(client, cfg.id, url, headers(api_key), call.body, byok=byok))
@@ -255,10 +242,10 @@ def prepare_video(provider: str, model: str, prompt: str, fields: Mapping[str, A
 
 
 async def submit_video(
-    client: httpx.AsyncClient, cfg: ProviderConfig, call: VideoCall, api_key: str
+    client: httpx.AsyncClient, cfg: ProviderConfig, call: VideoCall, api_key: str, *, byok: bool
 ) -> tuple[str, VideoPoll]:
     url = model_url(cfg.base_url, call.model, "predictLongRunning")
-    data = await post_json(client, cfg.id, url, headers(api_key), call.body, byok=api_key != cfg.api_key)
+    data = await post_json(client, cfg.id, url, headers(api_key), call.body, byok=byok)
     if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not data["name"]:
         raise UpstreamError(cfg.id, 502, "the provider did not return an operation name")
     return data["name"], VideoPoll("processing" if not data.get("done") else "queued", 0)
@@ -292,8 +279,9 @@ def parse_operation(data: dict[str, Any]) -> VideoPoll:
     return VideoPoll("completed", 100, assets=assets)
 
 
-async def poll_video(client: httpx.AsyncClient, cfg: ProviderConfig, job_id: str, api_key: str) -> VideoPoll:
-    byok = api_key != cfg.api_key
+async def poll_video(
+    client: httpx.AsyncClient, cfg: ProviderConfig, job_id: str, api_key: str, *, byok: bool
+) -> VideoPoll:
     data = await get_json(client, cfg.id, _operation_url(cfg.base_url, job_id), headers(api_key), byok=byok)
     if not isinstance(data, dict):
         raise UpstreamError(cfg.id, 502, "the provider's operation is not an object")
@@ -303,7 +291,9 @@ async def poll_video(client: httpx.AsyncClient, cfg: ProviderConfig, job_id: str
     return state
 
 
-async def cancel_video(client: httpx.AsyncClient, cfg: ProviderConfig, job_id: str, api_key: str) -> bool:
+async def cancel_video(
+    client: httpx.AsyncClient, cfg: ProviderConfig, job_id: str, api_key: str, *, byok: bool
+) -> bool:
     """google.longrunning cancel (best effort: a provider that cannot cancel answers an error, ignored)."""
     try:
         response = await client.post(f"{_operation_url(cfg.base_url, job_id)}:cancel", headers=headers(api_key))

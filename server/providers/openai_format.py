@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 
 from server.errors import BadRequest, UpstreamError
-from server.providers import registry
 from server.providers.base import (
     ChatParams,
     ChatResult,
@@ -162,30 +161,25 @@ def parse_embeddings(data: dict[str, Any]) -> EmbeddingResult:
 # ---------------------------------------------------------------------------------------------- calls
 
 
-def _stream_usage_option(cfg: ProviderConfig) -> bool:
-    spec = registry.PROVIDERS.get(cfg.id)
-    return spec.stream_usage_option if spec else True
-
-
-async def chat(client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str) -> ChatResult:
+async def chat(
+    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
+) -> ChatResult:
     body = chat_body(params, stream=False)
-    data = await post_json(
-        client, cfg.id, f"{cfg.base_url}/chat/completions", headers(api_key), body, byok=api_key != cfg.api_key
-    )
+    data = await post_json(client, cfg.id, f"{cfg.base_url}/chat/completions", headers(api_key), body, byok=byok)
     if not isinstance(data, dict) or not data.get("choices"):
         raise UpstreamError(cfg.id, 502, "the provider's answer has no choices")
     return parse_chat(data)
 
 
 async def stream_chat(
-    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str
+    client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
 ) -> AsyncIterator[Delta | StreamEnd]:
-    body = chat_body(params, stream=True, stream_usage_option=_stream_usage_option(cfg))
+    body = chat_body(params, stream=True, stream_usage_option=cfg.stream_usage_option)
     url = f"{cfg.base_url}/chat/completions"
     finish: str | None = None
     usage: TokenCounts | None = None
     done = False
-    async with open_sse(client, cfg.id, url, headers(api_key), body, byok=api_key != cfg.api_key) as events:
+    async with open_sse(client, cfg.id, url, headers(api_key), body, byok=byok) as events:
         async for event in events:  # read to the end (not just [DONE]) so the connection can be reused
             if done or not event.data.strip():
                 continue
@@ -208,7 +202,14 @@ async def stream_chat(
 
 
 async def embed(
-    client: httpx.AsyncClient, cfg: ProviderConfig, model: str, texts: list[str], api_key: str, extra: dict
+    client: httpx.AsyncClient,
+    cfg: ProviderConfig,
+    model: str,
+    texts: list[str],
+    api_key: str,
+    extra: dict,
+    *,
+    byok: bool,
 ) -> EmbeddingResult:
     data = await post_json(
         client,
@@ -216,7 +217,7 @@ async def embed(
         f"{cfg.base_url}/embeddings",
         headers(api_key),
         embed_body(model, texts, extra),
-        byok=api_key != cfg.api_key,
+        byok=byok,
     )
     result = parse_embeddings(data if isinstance(data, dict) else {})
     if len(result.vectors) != len(texts):

@@ -1,20 +1,56 @@
-"""The ONE table of upstream providers: adding a provider is one entry in `PROVIDERS`.
+"""The ONE table of upstream providers and the ONE map from wire format to adapter.
 
-Each provider speaks one wire format (the adapter module that talks to it) and has a default base URL.
-The operator's key and an optional base-URL override come from `<ID>_API_KEY` / `<ID>_BASE_URL`.
+`PROVIDERS`: each provider speaks one wire format and has a default base URL; adding an OpenAI-compatible
+provider is one row here plus one catalog file. The operator's key and an optional base-URL override come from
+`<ID>_API_KEY` / `<ID>_BASE_URL`.
+
+`ADAPTERS`: each wire format's implementation of each capability (chat, embeddings, images, speech,
+transcription, video), following the Protocols in `server.providers.base`; `capability()` is the one place an
+unsupported capability is refused. Adapters never read this module (no import cycle): whatever they need to
+know about a provider travels in its `ProviderConfig`.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import ModuleType
+from typing import Any, Literal
 
-from server.providers.base import ProviderConfig
+from server.errors import NotFound
+from server.providers import (
+    anthropic,
+    google,
+    google_media,
+    openai_format,
+    openai_images,
+    openai_speech,
+    openai_transcription,
+    openai_video,
+)
+from server.providers.base import (
+    ChatCapability,
+    EmbeddingCapability,
+    ImageCapability,
+    ProviderConfig,
+    SpeechCapability,
+    TranscriptionCapability,
+    VideoCapability,
+)
 
 OPENAI, ANTHROPIC, GOOGLE = "openai", "anthropic", "google"
+
+Capability = Literal["chat", "embeddings", "images", "speech", "transcription", "video"]
+
+#: How a capability is named in the error a provider without it answers.
+CAPABILITY_NAMES: dict[str, str] = {
+    "chat": "chat",
+    "embeddings": "embeddings",
+    "images": "image generation",
+    "speech": "text-to-speech",
+    "transcription": "speech-to-text",
+    "video": "video generation",
+}
 
 
 @dataclass(frozen=True)
@@ -37,11 +73,30 @@ PROVIDERS: dict[str, ProviderSpec] = {
     "google": ProviderSpec(GOOGLE, "https://generativelanguage.googleapis.com"),  # host only: adds /v1beta/...
 }
 
-# Imported on first use, so adapters may read the registry without an import cycle.
-_ADAPTERS = {
-    OPENAI: "server.providers.openai_format",
-    ANTHROPIC: "server.providers.anthropic",
-    GOOGLE: "server.providers.google",
+
+@dataclass(frozen=True)
+class Adapter:
+    """One wire format's implementations; a capability the format lacks is None."""
+
+    chat: ChatCapability | None = None
+    embeddings: EmbeddingCapability | None = None
+    images: ImageCapability | None = None
+    speech: SpeechCapability | None = None
+    transcription: TranscriptionCapability | None = None
+    video: VideoCapability | None = None
+
+
+ADAPTERS: dict[str, Adapter] = {
+    OPENAI: Adapter(
+        chat=openai_format,
+        embeddings=openai_format,
+        images=openai_images,
+        speech=openai_speech,
+        transcription=openai_transcription,
+        video=openai_video,
+    ),
+    ANTHROPIC: Adapter(chat=anthropic),
+    GOOGLE: Adapter(chat=google, embeddings=google, images=google_media, video=google_media),
 }
 
 
@@ -64,11 +119,24 @@ def provider_config(provider_id: str, env: Mapping[str, str] = os.environ) -> Pr
     if not base_url:
         return None
     api_key = (env.get(f"{prefix}_API_KEY") or "").strip() or None
-    return ProviderConfig(id=provider_id, wire_format=spec.wire_format, base_url=base_url.rstrip("/"), api_key=api_key)
+    return ProviderConfig(
+        id=provider_id,
+        wire_format=spec.wire_format,
+        base_url=base_url.rstrip("/"),
+        api_key=api_key,
+        stream_usage_option=spec.stream_usage_option,
+    )
 
 
-def adapter_for(wire_format: str) -> ModuleType:
-    """The module implementing `chat`, `stream_chat` and `embed` for a wire format."""
-    if wire_format not in _ADAPTERS:
-        raise ValueError(f"unknown wire format {wire_format!r}")
-    return importlib.import_module(_ADAPTERS[wire_format])
+def has_capability(cfg: ProviderConfig, name: Capability) -> bool:
+    adapter = ADAPTERS.get(cfg.wire_format)
+    return adapter is not None and getattr(adapter, name) is not None
+
+
+def capability(cfg: ProviderConfig, name: Capability) -> Any:
+    """The implementation of one capability for the provider's wire format, or 404 naming both."""
+    adapter = ADAPTERS.get(cfg.wire_format)
+    impl = getattr(adapter, name) if adapter is not None else None
+    if impl is None:
+        raise NotFound(f"Provider '{cfg.id}' does not offer {CAPABILITY_NAMES[name]}")
+    return impl

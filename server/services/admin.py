@@ -6,14 +6,17 @@ Not routed by Envoy: only callers that reach the gRPC port directly can use it.
 from __future__ import annotations
 
 import hmac
+from typing import TYPE_CHECKING
 
 from indoxhub.v1 import admin_pb2, admin_pb2_grpc
 
 from server.domain import users
 from server.domain.money import nanos_to_usd
 from server.errors import Unauthorized
-from server.hub import Hub
 from server.rpc import client_ip, metadata_of, unary
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 LOOPBACK = ("127.", "::1", "localhost")
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf import json_format, struct_pb2
 from indoxhub.v1 import analytics_pb2, analytics_pb2_grpc
 
 from server.domain import analytics, clock
 from server.domain.money import nanos_to_usd
-from server.hub import Hub
 from server.rpc import unary
 from server.services.convert import i32
 from server.services.messages import opt
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 CONTENT_OFF = (
     "Content logging is disabled on this gateway (HUB_LOG_CONTENT): request and response content is not stored, "

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+from typing import TYPE_CHECKING
 
 from indoxhub.v1 import audio_pb2, audio_pb2_grpc
 
 from server.domain import media
 from server.domain.multipart import parse_form
-from server.hub import Hub
 from server.rpc import unary
 from server.services.caller import caller_from, caller_of
 from server.services.media_shared import media_response, request_fields
 from server.services.messages import struct_value
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 
 def _response(billed: media.Billed, data: dict, message: str) -> audio_pb2.AudioResponse:

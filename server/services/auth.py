@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from indoxhub.v1 import auth_pb2, auth_pb2_grpc
@@ -9,8 +10,10 @@ from indoxhub.v1 import auth_pb2, auth_pb2_grpc
 from server.domain import access_tokens
 from server.domain.auth import principal_for_key
 from server.errors import Unauthorized
-from server.hub import Hub
 from server.rpc import metadata_of, unary
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 
 class AuthServicer(auth_pb2_grpc.AuthServiceServicer):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from indoxhub.v1 import embeddings_pb2, embeddings_pb2_grpc
 
 from server.domain import clock, embeddings
 from server.domain.money import nanos_to_usd
-from server.hub import Hub
 from server.rpc import unary
 from server.services.caller import caller_of
 from server.services.messages import list_value, value_py
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 
 class EmbeddingsServicer(embeddings_pb2_grpc.EmbeddingsServiceServicer):

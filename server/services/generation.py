@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from google.api import httpbody_pb2
@@ -14,11 +14,13 @@ from server.domain import inference
 from server.domain.auth import Principal
 from server.domain.validation import Checker, check_messages, check_sampling
 from server.errors import NotFound
-from server.hub import Hub
 from server.providers.base import ChatParams
 from server.rpc import streaming, unary
 from server.services.caller import caller_of
 from server.services.messages import opt, to_message, value_py
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 SSE_DONE = b"data: [DONE]\n\n"
 
@@ -94,7 +96,7 @@ class _Generation:
                 yield to_message(event, responses_pb2.StreamEvent)
 
     async def stop(self, request, principal: Principal) -> responses_pb2.StopStreamResponse:
-        if not await self.hub.extras["streams"].stop(request.stream_id, principal.user_id):
+        if not await self.hub.streams.stop(request.stream_id, principal.user_id):
             raise NotFound(f"Stream '{request.stream_id}' not found or already finished")
         return responses_pb2.StopStreamResponse(success=True, message="Stream stopped", stream_id=request.stream_id)
 
@@ -104,7 +106,10 @@ class ChatServicer(_Generation, chat_pb2_grpc.ChatServiceServicer):
     response_type = responses_pb2.ChatResponse
 
     def messages(self, request, checker: Checker) -> list[dict[str, Any]]:
-        messages = [{"role": m.role, "content": value_py(m, "content")} for m in request.messages]
+        messages = [
+            {"role": m.role, "content": value_py(m, "content", ["body", "messages", i, "content"])}
+            for i, m in enumerate(request.messages)
+        ]
         check_messages(checker, messages)
         return messages
 

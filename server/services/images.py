@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from indoxhub.v1 import images_pb2, images_pb2_grpc
 
 from server.domain import media
-from server.hub import Hub
 from server.rpc import unary
 from server.services.caller import caller_of
 from server.services.media_shared import media_response, request_fields
 from server.services.messages import struct_value
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 
 class ImagesServicer(images_pb2_grpc.ImagesServiceServicer):

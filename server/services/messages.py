@@ -7,24 +7,38 @@ from typing import Any
 from google.protobuf import json_format, struct_pb2
 from google.protobuf.message import Message
 
+from server.errors import ValidationFailed
 
-def _ints(value: Any) -> Any:
-    """Struct numbers arrive as floats; integral ones go back to int (seeds, sizes, n)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+INT64_LIMIT = 2**63  # what providers' JSON parsers (and orjson) accept as an integer
+
+
+def _ints(value: Any, loc: list) -> Any:
+    """Struct numbers arrive as floats; integral ones go back to int (seeds, sizes, n). A number too large for a
+    64-bit integer is refused here, naming its field, rather than failing later when the provider body is built."""
+    if isinstance(value, float):
+        if abs(value) >= INT64_LIMIT:
+            raise ValidationFailed.single(
+                loc, "Input should be a number between -2^63 and 2^63 (exclusive)", "less_than"
+            )
+        return int(value) if value.is_integer() else value
     if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
+        return {k: _ints(v, [*loc, k]) for k, v in value.items()}
     if isinstance(value, list):
-        return [_ints(v) for v in value]
+        return [_ints(v, [*loc, i]) for i, v in enumerate(value)]
     return value
 
 
 def struct_dict(message: Message, field: str) -> dict[str, Any]:
-    return _ints(json_format.MessageToDict(getattr(message, field))) if message.HasField(field) else {}
+    if not message.HasField(field):
+        return {}
+    return _ints(json_format.MessageToDict(getattr(message, field)), ["body", field])
 
 
-def value_py(message: Message, field: str) -> Any:
-    return _ints(json_format.MessageToDict(getattr(message, field))) if message.HasField(field) else None
+def value_py(message: Message, field: str, loc: list | None = None) -> Any:
+    """A Value field as plain Python; `loc` is where a caller finds it in their request (for a 422)."""
+    if not message.HasField(field):
+        return None
+    return _ints(json_format.MessageToDict(getattr(message, field)), loc or ["body", field])
 
 
 def opt(message: Message, field: str) -> Any:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from indoxhub.v1 import models_pb2, models_pb2_grpc
 
 from server.domain import trending
-from server.hub import Hub
 from server.rpc import unary
 from server.services.messages import list_value, opt, struct_value
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 
 class ModelsServicer(models_pb2_grpc.ModelsServiceServicer):
@@ -16,7 +20,7 @@ class ModelsServicer(models_pb2_grpc.ModelsServiceServicer):
 
     @property
     def catalog(self):
-        return self.hub.extras["catalog"]
+        return self.hub.catalog
 
     def _category(self, request, category: str):
         return list_value(self.catalog.models_in(request.provider_id, category))

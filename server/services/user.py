@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from indoxhub.v1 import common_pb2, user_pb2, user_pb2_grpc
 
 from server.domain import usage_stats, users
 from server.domain.money import nanos_to_usd
 from server.errors import ValidationFailed
-from server.hub import Hub
 from server.rpc import unary
 from server.services.convert import key_fields, token_usage, transaction_message, user_message
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 MAX_PAGE = 1000
 

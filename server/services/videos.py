@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from indoxhub.v1 import common_pb2, videos_pb2, videos_pb2_grpc
 
 from server.db.models import VideoJob
 from server.domain import clock, videos
 from server.domain.money import nanos_to_usd
-from server.hub import Hub
 from server.rpc import unary
 from server.services.caller import caller_of
 from server.services.media_shared import request_fields
 from server.services.messages import opt, struct_value
+
+if TYPE_CHECKING:
+    from server.hub import Hub
 
 
 def job_message(job: VideoJob) -> videos_pb2.VideoJob:

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select, text
 
 from server.config import Settings
-from server.db.ledger import LedgerThread
 from server.db.migrate import upgrade
 from server.db.models import Transaction, UsageRecord, User
 from server.domain import analytics, billing, clock, usage_stats
@@ -45,7 +44,6 @@ async def world(request):
         url = await fresh_database_url()
     await _to_thread(upgrade, url)
     hub = Hub.create(Settings(database_url=url, jwt_secret="x" * 32))
-    hub.extras["ledger"] = LedgerThread(url)
     hub.ledger.start()
     async with hub.sessions() as s, s.begin():
         users = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -25,14 +26,23 @@ from server.catalog import (
     usd_to_nanos,
 )
 from server.errors import NotFound
+from server.providers import registry
 
-SHIPPED_PROVIDERS = {"openai", "anthropic", "google", "mistral", "deepseek", "xai", "groq"}
+# every registry provider with a public endpoint ships a catalog file (`local` is configured by the operator)
+SHIPPED_PROVIDERS = {pid for pid, spec in registry.PROVIDERS.items() if spec.default_base_url}
 STATUSES = {"active", "deprecated", "retired"}
+
+
+CHECKED = dt.date(2026, 12, 1)  # the day the shipped catalog was checked: lifecycle is judged as of then
+
+
+def on(day: dt.date):
+    return lambda: day
 
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return load_catalog(None)
+    return load_catalog(None, today=on(CHECKED))
 
 
 def all_models(catalog: Catalog):
@@ -42,7 +52,7 @@ def all_models(catalog: Catalog):
                 yield p["id"], category, entry
 
 
-NOT_PRICES = {"priceSource", "pricingNote", "thresholdTokens"}
+NOT_PRICES = {"priceSource", "pricingNote", "priceCheckedAt", "aboveInputTokens", "effectiveFrom"}
 
 
 def price_fields(value, path=""):
@@ -51,7 +61,10 @@ def price_fields(value, path=""):
         if k in NOT_PRICES:
             continue
         sub = f"{path}.{k}" if path else k
-        if isinstance(v, dict):
+        if isinstance(v, list) and "price" in k.lower():  # priceTiers, priceChanges
+            for i, item in enumerate(v):
+                yield from price_fields(item, f"{sub}[{i}]")
+        elif isinstance(v, dict):
             if path or "price" in k.lower():
                 yield from price_fields(v, sub)
         elif path or "price" in k.lower():
@@ -84,7 +97,9 @@ def test_every_model_has_the_required_fields(catalog):
         assert isinstance(e["is_disabled"], bool), where
         assert e["status"] in STATUSES, where
         assert e["is_disabled"] == (e["status"] == "retired"), where
-        assert e.get("priceSource", "estimate") == "estimate", where
+        source = e.get("priceSource")
+        assert source == "estimate" or source.startswith("https://"), where  # the page, or a marked estimate
+        assert dt.date.fromisoformat(e["priceCheckedAt"]) <= CHECKED, where
         if category == "text_completions":
             assert isinstance(e["contextWindow"], int) and e["contextWindow"] > 0, where
             assert "maxOutputTokens" not in e or e["maxOutputTokens"] > 0, where
@@ -208,11 +223,14 @@ def test_lookup_by_model_name_and_by_alias(catalog):
     assert catalog.model("groq", "gpt-oss-120b")["modelName"] == "openai/gpt-oss-120b"
 
 
-def test_models_in_a_category_are_exactly_as_stored(catalog):
+def test_models_in_a_category_are_exactly_as_stored_plus_their_status(catalog):
     stored = json.loads((Path(__file__).parents[2] / "server/catalog/data/openai.json").read_text())
     for category in CATEGORIES:
-        assert catalog.models_in("openai", category) == stored[category]
-    assert catalog.provider("openai") == stored
+        listed = catalog.models_in("openai", category)
+        assert [{k: v for k, v in m.items() if k not in ("status", "is_disabled")} for m in listed] == [
+            {k: v for k, v in m.items() if k not in ("status", "is_disabled")} for m in stored[category]
+        ]
+    assert catalog.provider("openai")["text_completions"] == catalog.models_in("openai", "text_completions")
 
 
 def test_unknown_provider_is_not_found_naming_it(catalog):
@@ -231,7 +249,7 @@ def test_unknown_provider_is_not_found_naming_it(catalog):
 def test_unknown_model_and_category_are_not_found(catalog):
     with pytest.raises(NotFound) as err:
         catalog.model("openai", "gpt-9")
-    assert err.value.detail == "Model 'openai/gpt-9' not found"
+    assert err.value.detail.startswith("Model 'openai/gpt-9' not found; closest known ids at openai: ")
     with pytest.raises(NotFound) as err:
         catalog.resolve("openai", "gpt-9", "text_completions")
     assert "Model" in err.value.detail and "gpt-9" in err.value.detail
@@ -247,10 +265,14 @@ def test_disabled_model_is_listed_but_not_served(catalog):
     assert any(m["modelName"] == "dall-e-3" for m in catalog.models_in("openai", "image_generation"))
     with pytest.raises(NotFound) as err:
         catalog.resolve("openai", "dall-e-3", "image_generation")
-    assert err.value.detail == "Model 'openai/dall-e-3' is not available (disabled)"
+    assert (
+        err.value.detail == "Model 'openai/dall-e-3' is not available: retired on 2026-05-12, use 'openai/gpt-image-2'"
+    )
     with pytest.raises(NotFound) as err:
         catalog.resolve("xai", "grok-2-image", "image_generation")  # by alias too
-    assert err.value.detail == "Model 'xai/grok-2-image' is not available (disabled)"
+    assert err.value.detail == (
+        "Model 'xai/grok-2-image' is not available: retired on 2026-02-24, use 'xai/grok-imagine-image'"
+    )
 
 
 def test_model_in_the_wrong_category(catalog):
@@ -320,7 +342,13 @@ def test_extra_dir_adds_a_provider_and_overrides_a_model(tmp_path):
                 {**mini, "inputPricePer1MTokens": 0.10, "outputPricePer1MTokens": 0.40},
                 {**mini, "modelName": "gpt-4o-mini-ft", "name": "Our fine-tune"},
             ],
-            "image_generation": [{**base.model("openai", "dall-e-3"), "is_disabled": False, "status": "active"}],
+            "image_generation": [  # re-enabled by the operator: without its retirement
+                {
+                    k: v
+                    for k, v in base.model("openai", "dall-e-3").items()
+                    if k not in ("status", "is_disabled", "retirement_date")
+                }
+            ],
         },
     )
     cat = load_catalog(str(tmp_path))
@@ -471,3 +499,98 @@ def test_usd_nano_conversions():
     assert usd_to_nanos(1) == 1_000_000_000
     assert nanos_to_usd(450_000) == 0.00045
     assert nanos_to_usd(usd_to_nanos(12.345678901)) == 12.345678901
+
+
+# ----- capability flags (the agentic chat path relies on them) ---------------------------------------
+
+FLAG_TYPES = {
+    "supportsTools": bool,
+    "supportsVision": bool,
+    "supportsPdf": bool,
+    "supportsJsonSchema": bool,
+    "reasoningEfforts": list,
+    "upstreamApi": str,
+}
+
+
+def shipped_raw():
+    for path in sorted((Path(__file__).parents[2] / "server/catalog/data").glob("*.json")):
+        yield path.name, json.loads(path.read_text())
+
+
+def test_every_shipped_text_model_states_every_capability_flag():
+    count = 0
+    for fname, provider in shipped_raw():
+        for e in provider["text_completions"]:
+            count += 1
+            for flag, kind in FLAG_TYPES.items():
+                assert isinstance(e.get(flag), kind), (fname, e["modelName"], flag)
+            assert set(e["reasoningEfforts"]) <= {"low", "medium", "high"}, (fname, e["modelName"])
+            assert e["upstreamApi"] in ("chat_completions", "responses"), (fname, e["modelName"])
+            if provider["id"] != "openai":
+                assert e["upstreamApi"] == "chat_completions", (fname, e["modelName"])
+    assert count > 40
+
+
+def test_capability_flags_follow_the_providers_documentation(catalog):
+    def flags(pid, model):
+        return {k: catalog.model(pid, model)[k] for k in FLAG_TYPES}
+
+    mini = flags("openai", "gpt-4o-mini")  # the documented default stays a plain chat-completions model
+    assert mini["upstreamApi"] == "chat_completions" and mini["supportsTools"] and mini["reasoningEfforts"] == []
+    for tier in ("sol", "terra", "luna"):  # tools + reasoning only through POST /v1/responses
+        assert flags("openai", f"gpt-5.6-{tier}")["upstreamApi"] == "responses"
+    assert not flags("deepseek", "deepseek-v4-pro")["supportsVision"]  # images only on deepseek-flash
+    assert flags("deepseek", "deepseek-flash")["supportsVision"]
+    assert not flags("deepseek", "deepseek-flash")["supportsJsonSchema"]  # json_object only
+    assert flags("mistral", "mistral-large-latest")["supportsVision"]
+    assert not flags("groq", "openai/gpt-oss-120b")["supportsVision"]
+    assert flags("anthropic", "claude-haiku-4-5")["supportsPdf"]
+
+
+def test_a_bad_capability_flag_stops_loading_naming_file_model_and_field(tmp_path):
+    mini = load_catalog(None).model("openai", "gpt-4o-mini")
+    for field, bad in (("supportsTools", "yes"), ("reasoningEfforts", ["max"]), ("upstreamApi", "assistants")):
+        write(tmp_path, "openai.json", {"text_completions": [{**mini, field: bad}]})
+        with pytest.raises(CatalogError) as err:
+            load_catalog(str(tmp_path))
+        message = str(err.value)
+        assert "openai.json" in message and "'gpt-4o-mini'" in message and f"'{field}" in message, message
+
+
+def test_an_unknown_field_is_an_error_not_ignored(tmp_path):
+    mini = load_catalog(None).model("openai", "gpt-4o-mini")
+    write(tmp_path, "openai.json", {"text_completions": [{**mini, "supportTools": True}]})
+    with pytest.raises(CatalogError, match=r"openai\.json: openai\.text_completions model 'gpt-4o-mini': "):
+        load_catalog(str(tmp_path))
+
+
+def test_operator_models_without_flags_inherit_or_claim_nothing(tmp_path):
+    mini = load_catalog(None).model("openai", "gpt-4o-mini")
+    bare = {k: v for k, v in mini.items() if k not in FLAG_TYPES}
+    write(tmp_path, "openai.json", {"text_completions": [{**bare, "inputPricePer1MTokens": 0.1}]})
+    write(
+        tmp_path,
+        "local.json",
+        {
+            "text_completions": [
+                {
+                    "modelName": "qwen3:8b",
+                    "contextWindow": 32768,
+                    "inputPricePer1MTokens": 0,
+                    "outputPricePer1MTokens": 0,
+                }
+            ]
+        },
+    )
+    cat = load_catalog(str(tmp_path))
+    assert {k: cat.model("openai", "gpt-4o-mini")[k] for k in FLAG_TYPES} == {k: mini[k] for k in FLAG_TYPES}
+    local = cat.models_in("local", "text_completions")[0]  # shown by the Models endpoints as assumed
+    assert {k: local[k] for k in FLAG_TYPES} == {
+        "supportsTools": False,
+        "supportsVision": False,
+        "supportsPdf": False,
+        "supportsJsonSchema": False,
+        "reasoningEfforts": [],
+        "upstreamApi": "chat_completions",
+    }

@@ -21,7 +21,6 @@ from sqlalchemy import func, select, update
 
 from server.catalog.catalog import load_catalog
 from server.config import Settings
-from server.db.ledger import LedgerThread
 from server.db.migrate import upgrade
 from server.db.models import CreditHold, Transaction, UsageRecord, User, VideoJob
 from server.domain import billing, clock, media, videos
@@ -30,7 +29,7 @@ from server.domain.caller import Caller
 from server.domain.multipart import UploadedFile, parse_form
 from server.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, UpstreamError, ValidationFailed
 from server.hub import Hub
-from server.providers import google_media, openai_media
+from server.providers import google_media, openai_images, openai_speech, openai_transcription, openai_video
 from server.providers.base import ProviderConfig
 from server.providers.http import create_client
 from tests.fakes.providers import FakeProviders, fake_audio, fake_image_b64, fake_video_size
@@ -98,7 +97,7 @@ def test_multipart_limits_and_malformed_bodies():
 
 
 def test_openai_image_requests_per_model():
-    call = openai_media.prepare_images(
+    call = openai_images.prepare_images(
         "openai",
         "gpt-image-2",
         "p",
@@ -116,7 +115,7 @@ def test_openai_image_requests_per_model():
         "user": "u1",
     }
     assert (call.price_size, call.price_quality, call.calls) == ("1536x1024", "low", 1)
-    dalle = openai_media.prepare_images(
+    dalle = openai_images.prepare_images(
         "openai", "dall-e-3", "p", 1, {"size": "1792x1024", "quality": "hd", "style": "natural"}, {}
     )
     assert dalle.body["style"] == "natural" and dalle.body["size"] == "1792x1024"
@@ -128,12 +127,12 @@ def test_openai_image_requests_per_model():
         ("gpt-image-2", 1, {"size": "10x10"}, "size"),
     ):
         with pytest.raises(ValidationFailed) as bad:
-            openai_media.prepare_images("openai", model, "p", n, fields, {})
+            openai_images.prepare_images("openai", model, "p", n, fields, {})
         assert loc(bad) == ["body", field]
 
 
 def test_xai_image_requests():
-    call = openai_media.prepare_images(
+    call = openai_images.prepare_images(
         "xai",
         "grok-imagine-image-2.0",
         "p",
@@ -152,7 +151,7 @@ def test_xai_image_requests():
     }
     assert (call.price_size, call.price_quality) == ("1k", "medium")
     with pytest.raises(ValidationFailed) as bad:
-        openai_media.prepare_images("xai", "grok-imagine-image", "p", 1, {}, {"resolution": "4k"})
+        openai_images.prepare_images("xai", "grok-imagine-image", "p", 1, {}, {"resolution": "4k"})
     assert loc(bad) == ["body", "additional_params"]
 
 
@@ -213,7 +212,7 @@ def test_google_image_requests():
 
 
 def test_speech_and_transcription_requests():
-    call = openai_media.prepare_speech("gpt-4o-mini-tts", "hi", {"voice": "coral", "instructions": "Calm."}, {})
+    call = openai_speech.prepare_speech("gpt-4o-mini-tts", "hi", {"voice": "coral", "instructions": "Calm."}, {})
     assert call.body == {
         "model": "gpt-4o-mini-tts",
         "input": "hi",
@@ -222,9 +221,9 @@ def test_speech_and_transcription_requests():
         "instructions": "Calm.",
     }
     with pytest.raises(ValidationFailed) as bad:
-        openai_media.prepare_speech("tts-1-hd", "hi", {"voice": "no spaces allowed"}, {})
+        openai_speech.prepare_speech("tts-1-hd", "hi", {"voice": "no spaces allowed"}, {})
     assert loc(bad) == ["body", "voice"]
-    call = openai_media.prepare_transcription(
+    call = openai_transcription.prepare_transcription(
         "whisper-1",
         "transcriptions",
         {
@@ -242,7 +241,7 @@ def test_speech_and_transcription_requests():
         ("temperature", "0.0"),
         ("timestamp_granularities[]", "word"),
     ]
-    translation = openai_media.prepare_transcription("whisper-large-v3", "translations", {"language": "de"})
+    translation = openai_transcription.prepare_transcription("whisper-large-v3", "translations", {"language": "de"})
     assert translation.fields == [("model", "whisper-large-v3"), ("response_format", "json")]
     for model, kind, fields, field in (
         ("whisper-large-v3-turbo", "translations", {}, "model"),
@@ -250,25 +249,29 @@ def test_speech_and_transcription_requests():
         ("whisper-1", "transcriptions", {"timestamp_granularities": ["word"]}, "timestamp_granularities"),
     ):
         with pytest.raises(ValidationFailed) as bad:
-            openai_media.prepare_transcription(model, kind, fields)
+            openai_transcription.prepare_transcription(model, kind, fields)
         assert loc(bad) == ["body", field]
 
 
 def test_transcript_parsing_and_durations():
-    verbose = openai_media.parse_transcript(b'{"text": "hi", "duration": 12.5, "segments": []}', "verbose_json", "p")
+    verbose = openai_transcription.parse_transcript(
+        b'{"text": "hi", "duration": 12.5, "segments": []}', "verbose_json", "p"
+    )
     assert (verbose.text, verbose.seconds, verbose.data["segments"]) == ("hi", 12.5, [])
-    usage = openai_media.parse_transcript(b'{"text": "hi", "usage": {"type": "duration", "seconds": 3}}', "json", "p")
+    usage = openai_transcription.parse_transcript(
+        b'{"text": "hi", "usage": {"type": "duration", "seconds": 3}}', "json", "p"
+    )
     assert usage.seconds == 3.0
-    tokens = openai_media.parse_transcript(
+    tokens = openai_transcription.parse_transcript(
         b'{"text": "hi", "usage": {"type": "tokens", "input_tokens": 9}}', "json", "p"
     )
     assert tokens.seconds is None
     srt = "1\n00:00:00,000 --> 00:00:02,500\nhi\n\n2\n00:01:02,500 --> 00:01:05,250\nthere\n"
-    assert openai_media.parse_transcript(srt.encode(), "srt", "p").seconds == 65.25
-    assert openai_media.subtitle_end_seconds("WEBVTT\n\n01:00:00.000 --> 01:00:01.000\nx") == 3601.0
-    assert openai_media.parse_transcript(b"plain", "text", "p").seconds is None
+    assert openai_transcription.parse_transcript(srt.encode(), "srt", "p").seconds == 65.25
+    assert openai_transcription.subtitle_end_seconds("WEBVTT\n\n01:00:00.000 --> 01:00:01.000\nx") == 3601.0
+    assert openai_transcription.parse_transcript(b"plain", "text", "p").seconds is None
     with pytest.raises(UpstreamError):
-        openai_media.parse_transcript(b"not json", "json", "p")
+        openai_transcription.parse_transcript(b"not json", "json", "p")
     data = media.transcript_data(verbose)
     assert data == {"text": "hi", "response_format": "verbose_json", "duration": 12.5, "segments": []}
 
@@ -285,11 +288,11 @@ def test_image_prices_never_under_charge():
     assert media.image_price(xai, "1k", "low") == Fraction("0.04")
     flat = catalog.find("xai", "grok-imagine-image", "image_generation")
     assert media.image_price(flat, "1k", "high") == Fraction("0.02")
-    dalle = openai_media.prepare_images("openai", "dall-e-3", "p", 1, {"quality": "hd"}, {})
+    dalle = openai_images.prepare_images("openai", "dall-e-3", "p", 1, {"quality": "hd"}, {})
     assert (dalle.price_size, dalle.price_quality) == ("1024x1024", "hd")  # the API's default size
-    auto = openai_media.prepare_images("openai", "gpt-image-2", "p", 1, {"size": "auto", "quality": "auto"}, {})
+    auto = openai_images.prepare_images("openai", "gpt-image-2", "p", 1, {"size": "auto", "quality": "auto"}, {})
     assert (auto.price_size, auto.price_quality) == (None, None)
-    [made] = openai_media.parse_images({"data": [{"b64_json": "x"}], "size": "1536x1024", "quality": "high"}, "p")
+    [made] = openai_images.parse_images({"data": [{"b64_json": "x"}], "size": "1536x1024", "quality": "high"}, "p")
     assert (made.size, made.quality) == ("1536x1024", "high")
 
 
@@ -309,7 +312,7 @@ def test_audio_durations_and_granularities():
 
 
 def test_video_requests():
-    sora = openai_media.prepare_video(
+    sora = openai_video.prepare_video(
         "openai",
         "sora-2-pro",
         "p",
@@ -324,9 +327,9 @@ def test_video_requests():
         "input_reference": {"image_url": "data:image/png;base64,aGk="},
     }
     assert (sora.seconds, sora.n, sora.price_size) == (12, 1, "1792x1024")
-    assert openai_media.prepare_video("openai", "sora-2", "p", {}, {}).body["size"] == "720x1280"
+    assert openai_video.prepare_video("openai", "sora-2", "p", {}, {}).body["size"] == "720x1280"
     with pytest.raises(ValidationFailed) as bad:
-        openai_media.prepare_video("openai", "sora-2", "p", {"resolution": "1080p"}, {})
+        openai_video.prepare_video("openai", "sora-2", "p", {"resolution": "1080p"}, {})
     assert loc(bad) == ["body", "resolution"]
     veo = google_media.prepare_video(
         "google",
@@ -402,77 +405,85 @@ def cfg(fake: FakeProviders, wire: str, pid: str | None = None) -> ProviderConfi
 
 async def test_images_against_the_fake(fake, client):
     openai = cfg(fake, "openai")
-    call = openai_media.prepare_images("openai", "gpt-image-2", "sunset", 2, {}, {})
-    images = await openai_media.generate_images(client, openai, call, "operator-key")
+    call = openai_images.prepare_images("openai", "gpt-image-2", "sunset", 2, {}, {})
+    images = await openai_images.generate_images(client, openai, call, "operator-key", byok=False)
     assert [i.b64_json for i in images] == [fake_image_b64("sunset", i) for i in range(2)]
-    call = openai_media.prepare_images("xai", "grok-imagine-image", "fox", 1, {"response_format": "url"}, {})
-    [image] = await openai_media.generate_images(client, cfg(fake, "openai", "xai"), call, "k")
+    call = openai_images.prepare_images("xai", "grok-imagine-image", "fox", 1, {"response_format": "url"}, {})
+    [image] = await openai_images.generate_images(client, cfg(fake, "openai", "xai"), call, "k", byok=False)
     assert image.url.endswith("image-0.png") and image.revised_prompt
     google = cfg(fake, "google")
     call = google_media.prepare_images("google", "gemini-3.1-flash-image", "bird", 2, {}, {})
-    images = await google_media.generate_images(client, google, call, "operator-key")
+    images = await google_media.generate_images(client, google, call, "operator-key", byok=False)
     assert len(images) == 2 and images[0].mime_type == "image/png"
     call = google_media.prepare_images("google", "imagen-4.0-generate-001", "tree", 3, {}, {})
-    images = await google_media.generate_images(client, google, call, "operator-key")
+    images = await google_media.generate_images(client, google, call, "operator-key", byok=False)
     assert [i.b64_json for i in images] == [fake_image_b64("tree", i) for i in range(3)]
     call = google_media.prepare_images("google", "gemini-3.1-flash-image", "x [[blocked]]", 1, {}, {})
     with pytest.raises(BadRequest, match="IMAGE_SAFETY"):
-        await google_media.generate_images(client, google, call, "operator-key")
-    call = openai_media.prepare_images("openai", "gpt-image-2", "x [[status:429]]", 1, {}, {})
+        await google_media.generate_images(client, google, call, "operator-key", byok=False)
+    call = openai_images.prepare_images("openai", "gpt-image-2", "x [[status:429]]", 1, {}, {})
     with pytest.raises(UpstreamError) as limited:
-        await openai_media.generate_images(client, openai, call, "operator-key")
+        await openai_images.generate_images(client, openai, call, "operator-key", byok=False)
     assert limited.value.http_status == 429
 
 
 async def test_speech_and_transcription_against_the_fake(fake, client):
     openai = cfg(fake, "openai")
-    speech = await openai_media.speech(
-        client, openai, openai_media.prepare_speech("tts-1", "Hi there", {"response_format": "flac"}, {}), "k"
+    speech = await openai_speech.speech(
+        client,
+        openai,
+        openai_speech.prepare_speech("tts-1", "Hi there", {"response_format": "flac"}, {}),
+        "k",
+        byok=False,
     )
     assert speech.audio == fake_audio("Hi there", "flac") and speech.content_type == "audio/flac"
     audio = wav(4)
     for fmt, seconds in (("json", 4.0), ("verbose_json", 4.0), ("srt", 4.0), ("vtt", 4.0), ("text", None)):
-        call = openai_media.prepare_transcription("whisper-1", "transcriptions", {"response_format": fmt})
-        transcript = await openai_media.transcribe(client, openai, call, ("a.wav", audio, "audio/wav"), "k")
+        call = openai_transcription.prepare_transcription("whisper-1", "transcriptions", {"response_format": fmt})
+        transcript = await openai_transcription.transcribe(
+            client, openai, call, ("a.wav", audio, "audio/wav"), "k", byok=False
+        )
         assert "Transcript of a.wav" in transcript.text and transcript.seconds == seconds, fmt
     [sent] = [q for q in fake.requests if q["path"].endswith("/audio/transcriptions")][-1:]
     assert sent["body"]["files"]["file"]["sha256"] == hashlib.sha256(audio).hexdigest()
-    call = openai_media.prepare_transcription("whisper-1", "translations", {"prompt": "news"})
-    translated = await openai_media.transcribe(client, openai, call, ("b.wav", audio, "audio/wav"), "k")
+    call = openai_transcription.prepare_transcription("whisper-1", "translations", {"prompt": "news"})
+    translated = await openai_transcription.transcribe(
+        client, openai, call, ("b.wav", audio, "audio/wav"), "k", byok=False
+    )
     assert translated.text.startswith("Translation of b.wav") and translated.text.endswith("[news]")
 
 
 async def test_video_jobs_against_the_fake(fake, client):
     openai, google = cfg(fake, "openai"), cfg(fake, "google")
-    call = openai_media.prepare_video("openai", "sora-2", "cat [[slow:2]]", {"duration": 8}, {})
-    job_id, state = await openai_media.submit_video(client, openai, call, "k")
+    call = openai_video.prepare_video("openai", "sora-2", "cat [[slow:2]]", {"duration": 8}, {})
+    job_id, state = await openai_video.submit_video(client, openai, call, "k", byok=False)
     assert state.status == "queued"
-    first = await openai_media.poll_video(client, openai, job_id, "k")
+    first = await openai_video.poll_video(client, openai, job_id, "k", byok=False)
     assert (first.status, first.progress) == ("processing", 50)
-    done = await openai_media.poll_video(client, openai, job_id, "k")
+    done = await openai_video.poll_video(client, openai, job_id, "k", byok=False)
     assert done.status == "completed" and done.seconds == 8.0
     assert done.assets[0].file_size == fake_video_size(8) and done.assets[0].url.endswith(f"/videos/{job_id}/content")
-    assert await openai_media.cancel_video(client, openai, job_id, "k") is True
+    assert await openai_video.cancel_video(client, openai, job_id, "k", byok=False) is True
     with pytest.raises(NotFound):
-        await openai_media.poll_video(client, openai, job_id, "k")
+        await openai_video.poll_video(client, openai, job_id, "k", byok=False)
 
     call = google_media.prepare_video("google", "veo-3.1-fast-generate-preview", "fish [[slow:1]]", {}, {})
-    name, _ = await google_media.submit_video(client, google, call, "k")
-    done = await google_media.poll_video(client, google, name, "k")
+    name, _ = await google_media.submit_video(client, google, call, "k", byok=False)
+    done = await google_media.poll_video(client, google, name, "k", byok=False)
     assert done.status == "completed" and done.assets[0].file_size == fake_video_size(8)
     # The download redirects to a signed URL: followed, but without the key (the fake refuses keys there).
     [signed] = [q for q in fake.requests if q["path"].startswith("/signed/")][-1:]
     assert "x-goog-api-key" not in signed["headers"] and "authorization" not in signed["headers"]
 
     call = google_media.prepare_video("google", "veo-3.1-fast-generate-preview", "dog [[slow:3]]", {}, {})
-    name, state = await google_media.submit_video(client, google, call, "k")
+    name, state = await google_media.submit_video(client, google, call, "k", byok=False)
     assert name.startswith("models/veo-3.1-fast-generate-preview/operations/") and state.status == "processing"
-    assert (await google_media.poll_video(client, google, name, "k")).status == "processing"
-    assert await google_media.cancel_video(client, google, name, "k") is True
-    assert (await google_media.poll_video(client, google, name, "k")).status == "cancelled"
+    assert (await google_media.poll_video(client, google, name, "k", byok=False)).status == "processing"
+    assert await google_media.cancel_video(client, google, name, "k", byok=False) is True
+    assert (await google_media.poll_video(client, google, name, "k", byok=False)).status == "cancelled"
     call = google_media.prepare_video("google", "veo-3.1-fast-generate-preview", "dog [[fail]] [[slow:1]]", {}, {})
-    name, _ = await google_media.submit_video(client, google, call, "k")
-    failed = await google_media.poll_video(client, google, name, "k")
+    name, _ = await google_media.submit_video(client, google, call, "k", byok=False)
+    failed = await google_media.poll_video(client, google, name, "k", byok=False)
     assert (failed.status, failed.error) == ("failed", "fake provider failure")
 
 
@@ -487,15 +498,14 @@ async def hub(request, fake) -> AsyncIterator[Hub]:
         url = await fresh_database_url()
     await asyncio.to_thread(upgrade, url)
     hub = Hub.create(Settings(database_url=url, jwt_secret="x" * 32, video_worker=False))
-    hub.extras["ledger"] = LedgerThread(url)
     hub.ledger.start()
-    hub.extras["catalog"] = load_catalog()
-    hub.extras["http"] = create_client(retries=1, retry_base_wait=0.001, read_timeout=2, trust_env=False)
+    hub.catalog = load_catalog()
+    hub.http = create_client(retries=1, retry_base_wait=0.001, read_timeout=2, trust_env=False)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("GOOGLE_BASE_URL", fake.base_url("google"))
         env.setenv("GOOGLE_API_KEY", "operator-google")
         yield hub
-    await hub.extras["http"].aclose()
+    await hub.http.aclose()
     await hub.ledger.stop()
     await hub.engine.dispose()
 

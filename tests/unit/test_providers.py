@@ -72,7 +72,7 @@ def text_of(deltas: list[Delta], kind: str = "text") -> str:
 
 
 def test_registry_defaults_and_env_overrides():
-    assert set(registry.known_providers()) == {
+    assert set(registry.known_providers()) >= {
         "openai",
         "mistral",
         "deepseek",
@@ -101,14 +101,17 @@ def test_registry_local_needs_a_base_url_and_unknown_ids_are_none():
 
 
 def test_adapter_for_each_wire_format():
-    assert registry.adapter_for("openai") is openai_format
-    assert registry.adapter_for("anthropic") is anthropic
-    assert registry.adapter_for("google") is google
+    assert registry.ADAPTERS["openai"].chat is openai_format
+    assert registry.ADAPTERS["anthropic"].chat is anthropic
+    assert registry.ADAPTERS["google"].chat is google
     for pid in registry.known_providers():
-        module = registry.adapter_for(registry.PROVIDERS[pid].wire_format)
-        assert all(callable(getattr(module, f)) for f in ("chat", "stream_chat", "embed"))
-    with pytest.raises(ValueError):
-        registry.adapter_for("smoke-signals")
+        cfg = registry.provider_config(pid, env={"LOCAL_BASE_URL": "http://localhost:1/v1"})
+        chat = registry.capability(cfg, "chat")
+        assert all(callable(getattr(chat, f)) for f in ("chat", "stream_chat"))
+        assert registry.has_capability(cfg, "embeddings") == (cfg.wire_format != "anthropic")
+    unknown = ProviderConfig("smoke", "smoke-signals", "http://x", None)
+    with pytest.raises(NotFound, match="'smoke' does not offer chat"):
+        registry.capability(unknown, "chat")
 
 
 # ---------------------------------------------------------------------------------------------- error mapping
@@ -355,8 +358,8 @@ def test_google_parse_frame_and_usage():
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_chat_text_and_usage(fake, client, fmt):
-    result = await registry.adapter_for(fmt).chat(
-        client, cfg_for(fake, fmt), params("hello world [[cached:2]]"), "operator-key"
+    result = await registry.ADAPTERS[fmt].chat.chat(
+        client, cfg_for(fake, fmt), params("hello world [[cached:2]]"), "operator-key", byok=False
     )
     assert result.text == "Echo: hello world" == answer_text("hello world")
     assert result.finish_reason == "stop" and result.reasoning == ""
@@ -367,8 +370,8 @@ async def test_chat_text_and_usage(fake, client, fmt):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_stream_text_usage_and_single_end(fake, client, fmt):
-    stream = registry.adapter_for(fmt).stream_chat(
-        client, cfg_for(fake, fmt), params("one two three four"), "operator-key"
+    stream = registry.ADAPTERS[fmt].chat.stream_chat(
+        client, cfg_for(fake, fmt), params("one two three four"), "operator-key", byok=False
     )
     deltas, end = await collect(stream)
     assert len(deltas) == 5 and text_of(deltas) == "Echo: one two three four"
@@ -379,10 +382,10 @@ async def test_stream_text_usage_and_single_end(fake, client, fmt):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_reasoning_in_chat_and_stream(fake, client, fmt):
-    adapter, cfg = registry.adapter_for(fmt), cfg_for(fake, fmt)
-    result = await adapter.chat(client, cfg, params("why [[reason]]"), "k")
+    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
+    result = await adapter.chat(client, cfg, params("why [[reason]]"), "k", byok=False)
     assert result.reasoning == reasoning_text("why") and result.text == "Echo: why"
-    deltas, end = await collect(adapter.stream_chat(client, cfg, params("why [[reason]]"), "k"))
+    deltas, end = await collect(adapter.stream_chat(client, cfg, params("why [[reason]]"), "k", byok=False))
     assert text_of(deltas, "reasoning") == "Thinking about: why" and text_of(deltas) == "Echo: why"
     assert deltas[0].kind == "reasoning" and deltas[-1].kind == "text"
     assert end.usage.output_tokens == 5  # 2 answer + 3 reasoning pieces
@@ -393,11 +396,11 @@ async def test_reasoning_in_chat_and_stream(fake, client, fmt):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_no_usage_and_long_and_length(fake, client, fmt):
-    adapter, cfg = registry.adapter_for(fmt), cfg_for(fake, fmt)
-    deltas, end = await collect(adapter.stream_chat(client, cfg, params("x [[nousage]] [[long:25]]"), "k"))
+    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
+    deltas, end = await collect(adapter.stream_chat(client, cfg, params("x [[nousage]] [[long:25]]"), "k", byok=False))
     assert len(deltas) == 25 and end.usage is None and end.finish_reason == "stop"
-    assert (await adapter.chat(client, cfg, params("x [[nousage]]"), "k")).usage is None
-    _, end = await collect(adapter.stream_chat(client, cfg, params("a b c d e f", max_tokens=2), "k"))
+    assert (await adapter.chat(client, cfg, params("x [[nousage]]"), "k", byok=False)).usage is None
+    _, end = await collect(adapter.stream_chat(client, cfg, params("a b c d e f", max_tokens=2), "k", byok=False))
     assert end.finish_reason == "length"
 
 
@@ -405,7 +408,9 @@ async def test_no_usage_and_long_and_length(fake, client, fmt):
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_request_wire_details(fake, client, fmt):
     cfg = cfg_for(fake, fmt, api_key="operator-key")
-    await collect(registry.adapter_for(fmt).stream_chat(client, cfg, params("hi", max_tokens=9), "byok-key"))
+    await collect(
+        registry.ADAPTERS[fmt].chat.stream_chat(client, cfg, params("hi", max_tokens=9), "byok-key", byok=True)
+    )
     (req,) = fake.requests
     headers, body = req["headers"], req["body"]
     if fmt == "openai":
@@ -426,8 +431,10 @@ async def test_request_wire_details(fake, client, fmt):
 
 @pytest.mark.asyncio
 async def test_mistral_streams_without_stream_options(fake, client):
-    cfg = ProviderConfig("mistral", "openai", fake.base_url("openai", "mistral"), "k")
-    _, end = await collect(openai_format.stream_chat(client, cfg, params("hi"), "k"))
+    cfg = registry.provider_config(
+        "mistral", env={"MISTRAL_BASE_URL": fake.base_url("openai", "mistral"), "MISTRAL_API_KEY": "k"}
+    )
+    _, end = await collect(openai_format.stream_chat(client, cfg, params("hi"), "k", byok=False))
     (req,) = fake.requests
     assert req["provider"] == "mistral" and "stream_options" not in req["body"]
     assert end.usage is None  # this fake only reports stream usage when asked; real Mistral always does
@@ -436,11 +443,11 @@ async def test_mistral_streams_without_stream_options(fake, client):
 # ---------------------------------------------------------------------------------------------- failures
 
 
-async def _call(kind: str, fmt: str, fake, client, text: str, api_key: str = "operator-key"):
-    adapter, cfg = registry.adapter_for(fmt), cfg_for(fake, fmt)
+async def _call(kind: str, fmt: str, fake, client, text: str, api_key: str = "operator-key", byok: bool = False):
+    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
     if kind == "chat":
-        return await adapter.chat(client, cfg, params(text), api_key)
-    return await collect(adapter.stream_chat(client, cfg, params(text), api_key))
+        return await adapter.chat(client, cfg, params(text), api_key, byok=byok)
+    return await collect(adapter.stream_chat(client, cfg, params(text), api_key, byok=byok))
 
 
 @pytest.mark.asyncio
@@ -477,7 +484,7 @@ async def test_status_mapping(fake, client, fmt, kind):
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_missing_key_is_rejected_like_the_real_provider(fake, client, fmt):
     with pytest.raises(UpstreamError) as info:
-        await _call("chat", fmt, fake, client, "hi", api_key="")
+        await _call("chat", fmt, fake, client, "hi", api_key="", byok=True)
     assert info.value.http_status == 502 and "supplied API key" in info.value.message
 
 
@@ -502,10 +509,10 @@ async def test_retries_are_bounded_by_the_client_policy(fake):
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_cut_stream_raises_502_after_some_output(fake, client, fmt):
-    adapter, cfg = registry.adapter_for(fmt), cfg_for(fake, fmt)
+    adapter, cfg = registry.ADAPTERS[fmt].chat, cfg_for(fake, fmt)
     got: list[Delta] = []
     with pytest.raises(UpstreamError) as info:
-        async for item in adapter.stream_chat(client, cfg, params("a b c d e f g h [[cut]]"), "k"):
+        async for item in adapter.stream_chat(client, cfg, params("a b c d e f g h [[cut]]"), "k", byok=False):
             got.append(item)
     assert info.value.http_status == 502
     assert got and all(isinstance(d, Delta) for d in got)
@@ -528,7 +535,9 @@ async def test_stall_mid_stream_is_504(fake):
     async with create_client(read_timeout=0.2, trust_env=False) as impatient:
         got = []
         with pytest.raises(UpstreamError) as info:
-            async for item in google.stream_chat(impatient, cfg_for(fake, "google"), params("a b [[slow:0.5]]"), "k"):
+            async for item in google.stream_chat(
+                impatient, cfg_for(fake, "google"), params("a b [[slow:0.5]]"), "k", byok=False
+            ):
                 got.append(item)
     assert info.value.http_status == 504 and got == []
 
@@ -540,15 +549,15 @@ async def test_connection_refused_is_503_after_retries(client):
         port = s.getsockname()[1]  # closed again: nothing listens there
     cfg = ProviderConfig("openai", "openai", f"http://127.0.0.1:{port}/v1", "k")
     with pytest.raises(UpstreamError) as info:
-        await openai_format.chat(client, cfg, params("hi"), "k")
+        await openai_format.chat(client, cfg, params("hi"), "k", byok=False)
     assert info.value.http_status == 503 and "connect" in info.value.message
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("fmt", FORMATS)
 async def test_aclose_closes_the_upstream_stream(fake, client, fmt):
-    stream = registry.adapter_for(fmt).stream_chat(
-        client, cfg_for(fake, fmt), params("x [[long:50]] [[slow:0.02]]"), "k"
+    stream = registry.ADAPTERS[fmt].chat.stream_chat(
+        client, cfg_for(fake, fmt), params("x [[long:50]] [[slow:0.02]]"), "k", byok=False
     )
     first = await anext(stream)
     assert isinstance(first, Delta)
@@ -563,7 +572,7 @@ async def test_cancelling_the_consumer_task_closes_the_upstream_stream(fake, cli
 
     async def consume():
         async for _ in anthropic.stream_chat(
-            client, cfg_for(fake, "anthropic"), params("x [[long:50]] [[slow:0.02]]"), "k"
+            client, cfg_for(fake, "anthropic"), params("x [[long:50]] [[slow:0.02]]"), "k", byok=False
         ):
             seen.set()
 
@@ -580,7 +589,9 @@ async def test_cancelling_the_consumer_task_closes_the_upstream_stream(fake, cli
 
 @pytest.mark.asyncio
 async def test_openai_embeddings(fake, client):
-    result = await openai_format.embed(client, cfg_for(fake, "openai"), "emb-1", ["alpha", "beta gamma"], "k", {})
+    result = await openai_format.embed(
+        client, cfg_for(fake, "openai"), "emb-1", ["alpha", "beta gamma"], "k", {}, byok=False
+    )
     assert result.vectors == [fake_vector("alpha"), fake_vector("beta gamma")]  # the fake answers in reverse order
     assert result.usage == TokenCounts(input_tokens=3)
     assert fake.requests[0]["body"] == {"model": "emb-1", "input": ["alpha", "beta gamma"]}
@@ -588,7 +599,7 @@ async def test_openai_embeddings(fake, client):
 
 @pytest.mark.asyncio
 async def test_google_embeddings(fake, client):
-    result = await google.embed(client, cfg_for(fake, "google"), "text-embedding-004", ["a", "b"], "k", {})
+    result = await google.embed(client, cfg_for(fake, "google"), "text-embedding-004", ["a", "b"], "k", {}, byok=False)
     assert result.vectors == [fake_vector("a"), fake_vector("b")] and result.usage is None
     assert fake.requests[0]["path"] == "/v1beta/models/text-embedding-004:batchEmbedContents"
 
@@ -596,10 +607,10 @@ async def test_google_embeddings(fake, client):
 @pytest.mark.asyncio
 async def test_embedding_errors(fake, client):
     with pytest.raises(UpstreamError) as info:
-        await openai_format.embed(client, cfg_for(fake, "openai"), "e", ["x [[status:429]]"], "k", {})
+        await openai_format.embed(client, cfg_for(fake, "openai"), "e", ["x [[status:429]]"], "k", {}, byok=False)
     assert info.value.http_status == 429
-    with pytest.raises(BadRequest, match="no embeddings"):
-        await anthropic.embed(client, cfg_for(fake, "anthropic"), "e", ["x"], "k", {})
+    with pytest.raises(NotFound, match="does not offer embeddings"):
+        registry.capability(cfg_for(fake, "anthropic"), "embeddings")
 
 
 # ---------------------------------------------------------------------------------------------- the fake itself
@@ -607,7 +618,7 @@ async def test_embedding_errors(fake, client):
 
 @pytest.mark.asyncio
 async def test_fake_inspection_endpoints(fake, client):
-    await openai_format.chat(client, cfg_for(fake, "openai"), params("hi"), "k")
+    await openai_format.chat(client, cfg_for(fake, "openai"), params("hi"), "k", byok=False)
     async with httpx.AsyncClient(base_url=fake.url, trust_env=False) as http:
         recorded = (await http.get("/__requests")).json()
         assert [r["path"] for r in recorded] == ["/v1/chat/completions"]
