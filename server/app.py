@@ -24,6 +24,7 @@ from indoxhub.v1 import (
     embeddings_pb2,
     images_pb2,
     models_pb2,
+    openai_pb2,
     user_pb2,
     videos_pb2,
 )
@@ -45,6 +46,7 @@ from server.services.embeddings import EmbeddingsServicer
 from server.services.generation import ChatServicer, CompletionsServicer
 from server.services.images import ImagesServicer
 from server.services.models import ModelsServicer
+from server.services.openai_compat import OpenAIServicer
 from server.services.unimplemented import fill_unimplemented
 from server.services.user import UserServicer
 from server.services.videos import VideosServicer
@@ -85,6 +87,7 @@ SERVICES: tuple[Service, ...] = (
     Service(images_pb2, "ImagesService", ImagesServicer),
     Service(models_pb2, "ModelsService", ModelsServicer),
     Service(videos_pb2, "VideosService", VideosServicer),
+    Service(openai_pb2, "OpenAIService", OpenAIServicer),  # the OpenAI-compatible surface at /v1
 )
 
 

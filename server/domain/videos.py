@@ -91,7 +91,8 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
         lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
     )
     job_id = new_job_id()
-    meter = await billing.meter(hub, caller, route, amount, endpoint="video", request_id=job_id)
+    # slot=False: the job outlives the request that created it, so it does not count as one in flight
+    meter = await billing.meter(hub, caller, route, amount, endpoint="video", request_id=job_id, slot=False)
     now = clock.now()
     row = {
         "id": job_id,
