@@ -52,6 +52,8 @@ def _wait(check, what: str, timeout: float = 20.0) -> None:
         try:
             if check():
                 return
+        except RuntimeError:  # the process is gone: waiting longer cannot help
+            raise
         except Exception as exc:
             last = exc
         time.sleep(0.05)
@@ -141,8 +143,20 @@ class Gateway:
         self.procs.append(proc)
         self.replicas[index] = proc
         if wait:
-            _wait(lambda: proc.poll() is None and grpc_serving(self.grpc_targets[index]), f"server {index}")
+            self._wait_replica(index)
         return proc
+
+    def _wait_replica(self, index: int) -> None:
+        proc = self.replicas[index]
+
+        def serving() -> bool:
+            if proc.poll() is not None:
+                name = "server.log" if index == 0 else f"server-{index}.log"
+                tail = (self.workdir / name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"server {index} exited with {proc.returncode}:\n{tail}")
+            return grpc_serving(self.grpc_targets[index])
+
+        _wait(serving, f"server {index}")
 
     def served_requests(self, index: int) -> int:
         """Requests replica `index` finished since it started (its Prometheus counter; needs metrics=True)."""
@@ -161,8 +175,7 @@ class Gateway:
         for index in range(len(self.grpc_ports)):
             self.start_replica(index, wait=False)
         for index in range(len(self.grpc_ports)):
-            proc = self.replicas[index]
-            _wait(lambda p=proc, i=index: p.poll() is None and grpc_serving(self.grpc_targets[i]), f"server {index}")
+            self._wait_replica(index)
         if self.envoy is not None:
             self.wait_rest()
 
