@@ -18,11 +18,10 @@ from server.db.ledger import LedgerThread
 from server.db.session import create_engine, session_factory
 
 if TYPE_CHECKING:
-    import httpx
-
     from server.catalog.catalog import Catalog
     from server.domain.streams import ActiveStreams
     from server.domain.videos import VideoWorker
+    from server.providers.http import UpstreamClient
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Hub:
     jwt_secret: str
     ledger: LedgerThread  # hot-path database access (auth, reserve, settle); see server.db.ledger
     catalog: Catalog = field(init=False)
-    http: httpx.AsyncClient = field(init=False)  # the one pooled upstream client
+    http: UpstreamClient = field(init=False)  # the one pooled upstream client (server.providers.http)
     streams: ActiveStreams = field(init=False)  # streams in flight, for stop-stream
     video_worker: VideoWorker | None = None
     # cleanup a cancelled request must still finish (e.g. settling an abandoned stream); close waits for them

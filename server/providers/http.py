@@ -1,22 +1,28 @@
 """The shared HTTP layer for all adapters: one pooled client, one error mapping, one retry policy.
 
-Adapters never see httpx exceptions or raw upstream statuses: everything becomes a `HubError` here, so the
-gateway answers the same way whichever provider failed. Request bodies and API keys are never logged.
+Adapters never see transport exceptions or raw upstream statuses: everything becomes a `HubError` here, so
+the gateway answers the same way whichever provider failed. Request bodies and API keys are never logged.
+
+JSON calls and event streams (every chat, embedding and image call) go through the client's aiohttp session:
+under load it costs about a quarter of the CPU per call of httpx's own transport (README "Benchmarks").
+httpx stays for the few calls that need its API (multipart uploads, streamed media downloads).
 """
 
 from __future__ import annotations
 
 import asyncio
+import codecs
 import logging
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 import httpx
 import orjson
-from httpx_sse import EventSource, ServerSentEvent
+from httpx_sse import ServerSentEvent
+from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # the SSE parser httpx-sse itself uses (pinned)
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -49,7 +55,31 @@ class RetryPolicy:
 
 
 _DEFAULT_POLICY = RetryPolicy()
-_policies: weakref.WeakKeyDictionary[httpx.AsyncClient, RetryPolicy] = weakref.WeakKeyDictionary()
+
+
+class UpstreamClient(httpx.AsyncClient):
+    """The one upstream client: httpx for the rare calls, and `session()`, the aiohttp session with the same
+    timeouts and pool size that `post_json`, `get_json` and `open_sse` use. Carries its retry policy."""
+
+    def __init__(self, *, policy: RetryPolicy, session_options: dict[str, Any], **httpx_options: Any) -> None:
+        super().__init__(**httpx_options)
+        self.policy = policy
+        self._session_options = session_options
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session, created on first use (it needs the running event loop)."""
+        if self._session is None or self._session.closed:
+            options = dict(self._session_options)
+            connector = aiohttp.TCPConnector(**options.pop("connector"))
+            self._session = aiohttp.ClientSession(connector=connector, **options)
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await super().aclose()
 
 
 def create_client(
@@ -67,12 +97,30 @@ def create_client(
     total_timeout: float | None = None,
     stream_idle_timeout: float | None = None,
     trust_env: bool = True,
-) -> httpx.AsyncClient:
+) -> UpstreamClient:
     """The one client the gateway shares across requests (HTTP/1.1, pooled); its retry policy travels with it.
 
     `read_timeout` is the longest silence tolerated between two bytes of an answer, not a total deadline.
     """
-    client = httpx.AsyncClient(
+    policy = RetryPolicy(
+        retries=max(0, retries),
+        base_wait=retry_base_wait,
+        max_wait=retry_max_wait,
+        total_timeout=total_timeout,
+        stream_idle_timeout=stream_idle_timeout,
+    )
+    session_options = {
+        "connector": {"limit": max_connections, "limit_per_host": 0, "keepalive_timeout": keepalive_expiry},
+        # connect: waiting for a pooled connection plus opening one; sock_read: silence between two reads
+        "timeout": aiohttp.ClientTimeout(
+            total=None, connect=pool_timeout + connect_timeout, sock_connect=connect_timeout, sock_read=read_timeout
+        ),
+        "trust_env": trust_env,
+        "raise_for_status": False,
+    }
+    return UpstreamClient(
+        policy=policy,
+        session_options=session_options,
         http1=True,
         http2=False,
         timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=write_timeout, pool=pool_timeout),
@@ -84,19 +132,17 @@ def create_client(
         follow_redirects=False,
         trust_env=trust_env,
     )
-    _policies[client] = RetryPolicy(
-        retries=max(0, retries),
-        base_wait=retry_base_wait,
-        max_wait=retry_max_wait,
-        total_timeout=total_timeout,
-        stream_idle_timeout=stream_idle_timeout,
-    )
-    return client
 
 
 def retry_policy(client: httpx.AsyncClient) -> RetryPolicy:
     """The policy `create_client` attached to this client; the default one for other clients."""
-    return _policies.get(client, _DEFAULT_POLICY)
+    return client.policy if isinstance(client, UpstreamClient) else _DEFAULT_POLICY
+
+
+def _session(client: httpx.AsyncClient) -> aiohttp.ClientSession:
+    if not isinstance(client, UpstreamClient):
+        raise TypeError("upstream calls need the client made by server.providers.http.create_client")
+    return client.session()
 
 
 # ---------------------------------------------------------------------------------------------- error mapping
@@ -177,6 +223,22 @@ def error_from_exception(provider: str, exc: httpx.HTTPError) -> UpstreamError:
     return UpstreamError(provider, 502, f"request failed: {detail}")
 
 
+def error_from_aiohttp(provider: str, exc: BaseException) -> UpstreamError:
+    """`error_from_exception` for the aiohttp session: the same statuses for the same failures."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # no pooled connection free, or connecting took too long
+        return UpstreamError(provider, 503, f"could not connect: timed out ({detail})", retryable=True)
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return UpstreamError(provider, 503, f"could not connect: {detail}", retryable=True)
+    if isinstance(exc, TimeoutError):  # sock_read: silence longer than the read timeout
+        return UpstreamError(provider, 504, "timed out waiting for the provider (ReadTimeout)")
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientPayloadError):
+        return UpstreamError(provider, 502, f"connection failed: {detail}", retryable=True)  # e.g. a stale keep-alive
+    return UpstreamError(provider, 502, f"request failed: {detail}")
+
+
+_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
+
 # ---------------------------------------------------------------------------------------------- calls
 
 
@@ -196,6 +258,24 @@ async def with_retries(client: httpx.AsyncClient, provider: str, call: Callable[
 
 
 async def _attempts(policy: RetryPolicy, provider: str, call: Callable[[], Awaitable[T]]) -> T:
+    """The first attempt runs bare (most calls succeed: no retry machinery per call); a retryable failure
+    hands over to tenacity, which counts it as the first attempt."""
+    try:
+        return await call()
+    except UpstreamError as exc:
+        if not exc.retryable or policy.retries == 0:
+            raise
+        first_failure: list[UpstreamError] = [exc]
+
+    async def again() -> T:
+        if first_failure:
+            raise first_failure.pop()
+        return await call()
+
+    return await _retrying(policy, provider, again)
+
+
+async def _retrying(policy: RetryPolicy, provider: str, call: Callable[[], Awaitable[T]]) -> T:
     def log_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         status = getattr(exc, "http_status", "?")
@@ -236,11 +316,38 @@ async def send_checked(
     return await with_retries(client, provider, once)
 
 
-def _json_answer(provider: str, response: httpx.Response) -> Any:
+def _json_answer(provider: str, content: bytes) -> Any:
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError:
         raise UpstreamError(provider, 502, "the provider answered with invalid JSON") from None
+
+
+async def _fetch_json(
+    client: httpx.AsyncClient,
+    provider: str,
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    data: bytes | None,
+    *,
+    byok: bool,
+) -> Any:
+    """One JSON exchange over the aiohttp session, with retries; every failure is a `HubError`."""
+    session = _session(client)
+
+    async def once() -> bytes:
+        try:
+            async with session.request(method, url, headers=headers, data=data, allow_redirects=False) as response:
+                content = await response.read()
+                status = response.status
+        except _TRANSPORT_ERRORS as exc:
+            raise error_from_aiohttp(provider, exc) from exc
+        if status >= 400:
+            raise error_from_status(provider, status, content, byok=byok)
+        return content
+
+    return _json_answer(provider, await with_retries(client, provider, once))
 
 
 async def post_json(
@@ -253,21 +360,14 @@ async def post_json(
     byok: bool = False,
 ) -> Any:
     """POSTs a JSON body and returns the JSON answer, with retries; every failure is a `HubError`."""
-    response = await send_checked(
-        client,
-        provider,
-        lambda: client.post(url, headers=_json_headers(headers), content=orjson.dumps(body)),
-        byok=byok,
-    )
-    return _json_answer(provider, response)
+    return await _fetch_json(client, provider, "POST", url, _json_headers(headers), orjson.dumps(body), byok=byok)
 
 
 async def get_json(
     client: httpx.AsyncClient, provider: str, url: str, headers: Mapping[str, str], *, byok: bool
 ) -> Any:
     """GETs a JSON document, with the same retries and error mapping as post_json."""
-    response = await send_checked(client, provider, lambda: client.get(url, headers=headers), byok=byok)
-    return _json_answer(provider, response)
+    return await _fetch_json(client, provider, "GET", url, headers, None, byok=byok)
 
 
 @asynccontextmanager
@@ -286,25 +386,25 @@ async def open_sse(
     closes the upstream response at once, so the provider stops generating. Failures while reading become
     `UpstreamError`s: 504 for a stall longer than the read timeout, 502 for a broken stream.
     """
+    session = _session(client)
     send_headers = {**_json_headers(headers), "accept": "text/event-stream", "cache-control": "no-store"}
     content = orjson.dumps(body)
 
-    async def connect() -> httpx.Response:
-        request = client.build_request("POST", url, headers=send_headers, content=content)
+    async def connect() -> aiohttp.ClientResponse:
         try:
-            response = await client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise error_from_exception(provider, exc) from exc
-        if response.status_code < 400 and "text/event-stream" in response.headers.get("content-type", ""):
+            response = await session.post(url, headers=send_headers, data=content, allow_redirects=False)
+        except _TRANSPORT_ERRORS as exc:
+            raise error_from_aiohttp(provider, exc) from exc
+        if response.status < 400 and "text/event-stream" in response.headers.get("content-type", ""):
             return response
         try:
-            error_body = await response.aread()
-        except httpx.HTTPError:
+            error_body = await response.read()
+        except _TRANSPORT_ERRORS:
             error_body = b""
         finally:
-            await response.aclose()
-        if response.status_code >= 400:
-            raise error_from_status(provider, response.status_code, error_body, byok=byok)
+            response.close()
+        if response.status >= 400:
+            raise error_from_status(provider, response.status, error_body, byok=byok)
         raise UpstreamError(provider, 502, "the provider did not answer with an event stream")
 
     response = await with_retries(client, provider, connect)
@@ -313,14 +413,30 @@ async def open_sse(
         yield events
     finally:
         await events.aclose()
-        await response.aclose()
+        if response.content.at_eof():
+            response.release()  # read to the end: the connection goes back to the pool
+        else:
+            response.close()  # left early: closing the connection tells the provider to stop
+
+
+async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[ServerSentEvent]:
+    """The response body as server-sent events, parsed by httpx-sse's decoders (the spec's line rules)."""
+    text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    lines, events = SSELineDecoder(), SSEDecoder()
+    async for chunk in response.content.iter_any():
+        for line in lines.decode(text.decode(chunk)):
+            if (event := events.decode(line)) is not None:
+                yield event
+    for line in lines.flush():
+        if (event := events.decode(line)) is not None:
+            yield event
 
 
 async def _read_events(
-    provider: str, response: httpx.Response, idle_timeout: float | None
+    provider: str, response: aiohttp.ClientResponse, idle_timeout: float | None
 ) -> AsyncIterator[ServerSentEvent]:
     """The stream's events; a gap longer than `idle_timeout` between two of them ends it with a 504."""
-    source = EventSource(response).aiter_sse()
+    source = _sse_events(response)
     try:
         while True:
             try:
@@ -328,14 +444,14 @@ async def _read_events(
                     event = await anext(source)
             except StopAsyncIteration:
                 return
-            except TimeoutError:
+            except TimeoutError as exc:
+                if isinstance(exc, aiohttp.ClientError):  # the session's read timeout (sock_read)
+                    raise UpstreamError(provider, 504, "timed out waiting for the provider's stream") from exc
                 raise UpstreamError(
                     provider, 504, f"the stream was silent for more than {idle_timeout:g} s (HUB_STREAM_IDLE_TIMEOUT)"
                 ) from None
             yield event
-    except httpx.TimeoutException as exc:
-        raise UpstreamError(provider, 504, "timed out waiting for the provider's stream") from exc
-    except httpx.HTTPError as exc:
+    except aiohttp.ClientError as exc:
         raise UpstreamError(provider, 502, f"the stream broke off: {str(exc) or type(exc).__name__}") from exc
     finally:
         await source.aclose()
