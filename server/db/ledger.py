@@ -9,10 +9,14 @@ Operations are plain functions `fn(conn) -> result` written with SQLAlchemy Core
 SQLite (pysqlite) and PostgreSQL (psycopg). A batch that fails is retried one operation per transaction,
 so one failing operation never takes others down with it.
 
-On SQLite, when nothing is queued, an operation runs at once on the event loop's own held connection: a
-few tens of microseconds, cheaper than the two thread wake-ups of a hand-off. That connection never waits
-for a lock (busy_timeout 0): if another connection is writing, the operation goes to the thread instead,
-so the loop is never blocked behind a transaction that needs the loop to finish.
+On SQLite, when nothing is queued, operations run on the event loop's own held connection: those issued
+during one loop iteration are committed together right after it (group commit without a thread hop: a few
+tens of microseconds per operation, one commit per batch). That connection never waits for a lock
+(busy_timeout 0): if another connection is writing, the batch goes to the thread instead, so the loop is
+never blocked behind a transaction that needs the loop to finish.
+
+Each transaction carries `conn.info[FLUSH]`, a dict of objects with `flush(conn)` that operations may add to
+(e.g. per-day rollups summed over the batch, server.domain.usage_stats); they run just before the commit.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ MAX_BATCH = 256
 CHECKPOINT_IDLE_SECONDS = 0.5  # checkpoint when the ledger has been idle this long...
 CHECKPOINT_EVERY = 2000  # ...or after this many operations, so the WAL stays bounded under constant load
 _STOP = object()
+FLUSH = "ledger.flush"  # conn.info key: work an operation defers to the end of its batch's transaction
 
 
 def sync_url(url: str) -> str:
@@ -58,6 +63,7 @@ class LedgerThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = 0  # operations handed to the thread and not yet delivered
         self._inline: Connection | None = None
+        self._tick: list[tuple[Callable[[Connection], Any], asyncio.Future]] = []  # the inline batch
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -82,20 +88,37 @@ class LedgerThread:
 
     async def run(self, op: Callable[[Connection], T]) -> T:
         """Runs op(conn) inside a transaction (inline when idle on SQLite, else on the thread)."""
-        if self._inline is not None and self._pending == 0:
-            try:
-                with self._inline.begin():
-                    return op(self._inline)
-            except OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
         future = self._loop.create_future()
+        if self._inline is not None and self._pending == 0:
+            self._tick.append((op, future))
+            if len(self._tick) == 1:
+                self._loop.call_soon(self._run_tick)
+        else:
+            self._to_thread(op, future)
+        return await future
+
+    def _to_thread(self, op: Callable[[Connection], Any], future: asyncio.Future) -> None:
         self._pending += 1
+        future.add_done_callback(self._delivered)
         self._queue.put((op, future))
-        try:
-            return await future
-        finally:
-            self._pending -= 1
+
+    def _delivered(self, _future: asyncio.Future) -> None:
+        self._pending -= 1
+
+    def _run_tick(self) -> None:
+        """Commits the operations of the loop iteration that just ended on the inline connection; those that
+        found the database locked by another connection go to the thread (which waits for the lock)."""
+        batch, self._tick = [item for item in self._tick if not item[1].done()], []  # cancelled: never run
+        if self._inline is None:  # stopped meanwhile
+            for op, future in batch:
+                self._to_thread(op, future)
+            return
+        results = self._execute(self._inline, batch)
+        for (op, _), (future, value, exc) in zip(batch, results, strict=True):
+            if exc is not None and _locked(exc):
+                self._to_thread(op, future)
+            else:
+                _deliver([(future, value, exc)])
 
     def _run(self) -> None:
         sqlite = self.engine.dialect.name == "sqlite"
@@ -136,19 +159,34 @@ class LedgerThread:
 
     def _execute(self, conn: Connection, batch: list) -> list[tuple[asyncio.Future, Any, BaseException | None]]:
         try:
-            with conn.begin():
-                return [(future, op(conn), None) for op, future in batch]
+            return _transaction(conn, batch)
         except Exception as exc:
             if len(batch) == 1:
                 return [(batch[0][1], None, exc)]
         out = []  # retry one operation per transaction: each commits once or fails alone
-        for op, future in batch:
+        for item in batch:
             try:
-                with conn.begin():
-                    out.append((future, op(conn), None))
+                out.extend(_transaction(conn, [item]))
             except Exception as exc:
-                out.append((future, None, exc))
+                out.append((item[1], None, exc))
         return out
+
+
+def _transaction(conn: Connection, batch: list) -> list[tuple[asyncio.Future, Any, None]]:
+    """The batch's operations in one transaction, then what they deferred (conn.info[FLUSH]), then commit."""
+    conn.info[FLUSH] = {}
+    try:
+        with conn.begin():
+            out = [(future, op(conn), None) for op, future in batch]
+            for deferred in conn.info[FLUSH].values():
+                deferred.flush(conn)
+        return out
+    finally:
+        conn.info.pop(FLUSH, None)
+
+
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
 
 def _deliver(results: list[tuple[asyncio.Future, Any, BaseException | None]]) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from server.db.models import ApiKey, User
+from server.db.prepared import Prepared
 from server.domain import access_tokens, clock, keys
 from server.errors import Unauthorized
 
@@ -85,20 +86,26 @@ _KEY_COLUMNS = (
     User.is_active,
     _LIMITED,
 )
-_BY_HASH = select(*_KEY_COLUMNS).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == bindparam("b_key"))
-_BY_ID = select(*_KEY_COLUMNS).join(User, User.id == ApiKey.user_id).where(ApiKey.id == bindparam("b_key"))
-_TOUCH = update(ApiKey).where(ApiKey.id == bindparam("b_id")).values(last_used_at=bindparam("b_now"))
+_KEY_TYPES = (None, None, None, ApiKey.expires_at.type, ApiKey.last_used_at.type)  # the datetimes need converting
+_BY_HASH = Prepared(
+    select(*_KEY_COLUMNS).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == bindparam("b_key")),
+    _KEY_TYPES,
+)
+_BY_ID = Prepared(
+    select(*_KEY_COLUMNS).join(User, User.id == ApiKey.user_id).where(ApiKey.id == bindparam("b_key")), _KEY_TYPES
+)
+_TOUCH = Prepared(update(ApiKey).where(ApiKey.id == bindparam("b_id")).values(last_used_at=bindparam("b_now")))
 
 
-async def _check(hub: Hub, stmt, value: str | int, failure: str) -> Principal:
+async def _check(hub: Hub, stmt: Prepared, value: str | int, failure: str) -> Principal:
     now = clock.now()
 
     def op(conn: Connection):
-        row = conn.execute(stmt, {"b_key": value}).first()
+        row = stmt.first(conn, {"b_key": value})
         if row is not None:
             last_used = clock.as_utc(row[4])
             if row[2] and (last_used is None or now - last_used > LAST_USED_RESOLUTION):
-                conn.execute(_TOUCH, {"b_id": row[0], "b_now": now})
+                _TOUCH.execute(conn, {"b_id": row[0], "b_now": now}).close()
         return row
 
     row = await hub.ledger.run(op)

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from server import metrics
 from server.db.models import CreditHold, Transaction, UsageRecord, User, VideoJob
+from server.db.prepared import Prepared, PreparedInsert
 from server.domain import clock, limits, usage_stats
 from server.domain.caller import Caller
 from server.domain.money import nanos_to_usd
@@ -84,15 +85,16 @@ class Reservation:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 
-_RESERVE = (
+# The hot path's statements, prepared once per dialect (server.db.prepared).
+_RESERVE = Prepared(
     update(User)
     .where(User.id == bindparam("b_uid"), User.balance_nanos >= bindparam("b_amt"))
     .values(balance_nanos=User.balance_nanos - bindparam("b_amt"))
 )
-_REFUND = (
+_REFUND = Prepared(
     update(User).where(User.id == bindparam("b_uid")).values(balance_nanos=User.balance_nanos + bindparam("b_amt"))
 )
-_DELETE_HOLD = (
+_DELETE_HOLD = Prepared(
     delete(CreditHold)
     .where(CreditHold.request_id == bindparam("b_rid"))
     .returning(
@@ -103,9 +105,9 @@ _DELETE_HOLD = (
         CreditHold.budget_period_key,
     )
 )
-_INSERT_HOLD = insert(CreditHold)
-_INSERT_LEDGER = insert(Transaction)
-_INSERT_USAGE = insert(UsageRecord)
+_INSERT_HOLD = PreparedInsert(CreditHold)
+_INSERT_LEDGER = PreparedInsert(Transaction)
+_INSERT_USAGE = PreparedInsert(UsageRecord)
 
 
 async def reserve(
@@ -133,7 +135,7 @@ async def reserve(
     now = clock.now()
 
     def op(conn: Connection) -> bool | HubError:
-        if not res.byok and conn.execute(_RESERVE, {"b_uid": user_id, "b_amt": res.amount_nanos}).rowcount != 1:
+        if not res.byok and _RESERVE.rowcount(conn, {"b_uid": user_id, "b_amt": res.amount_nanos}) != 1:
             return False
         taken = limits.NOTHING
         if limited:  # the key's limits, in this same transaction (server.domain.limits)
@@ -148,10 +150,10 @@ async def reserve(
             )
             if isinstance(taken, HubError):
                 if not res.byok:
-                    conn.execute(_REFUND, {"b_uid": user_id, "b_amt": res.amount_nanos})
+                    _REFUND.execute(conn, {"b_uid": user_id, "b_amt": res.amount_nanos}).close()
                 return taken
         hold = {"request_id": res.request_id, "user_id": user_id, "amount_nanos": res.amount_nanos, "created_at": now}
-        conn.execute(_INSERT_HOLD, {**hold, "api_key_id": api_key_id, **taken.hold_columns()})
+        _INSERT_HOLD.execute(conn, {**hold, "api_key_id": api_key_id, **taken.hold_columns()})
         return True
 
     done = await hub.ledger.run(op)
@@ -208,17 +210,17 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
         used_tokens = 0 if outcome.status == "error" else outcome.input_tokens + outcome.output_tokens
 
         def op(conn: Connection) -> bool:
-            hold = conn.execute(_DELETE_HOLD, {"b_rid": res.request_id}).first() if res.held or not res.byok else None
+            hold = _DELETE_HOLD.first(conn, {"b_rid": res.request_id}) if res.held or not res.byok else None
             if not res.byok:
                 if hold is None:
                     return False  # released already (crash recovery): nothing left to move
                 if res.amount_nanos - charge:
-                    conn.execute(_REFUND, {"b_uid": res.user_id, "b_amt": res.amount_nanos - charge})
+                    _REFUND.execute(conn, {"b_uid": res.user_id, "b_amt": res.amount_nanos - charge}).close()
                 if ledger:
-                    conn.execute(_INSERT_LEDGER, ledger)
+                    _INSERT_LEDGER.execute(conn, ledger)
             if hold is not None:  # the key's limits: the slot, the unused budget, the window's tokens
                 _release_limits(conn, res.request_id, hold, used_tokens, charge)
-            conn.execute(_INSERT_USAGE, usage)
+            _INSERT_USAGE.execute(conn, usage)
             usage_stats.add_to_rollup(conn, usage)  # the per-day sums, in the same transaction
             return True
 
@@ -248,7 +250,7 @@ async def record_attempt(hub: Hub, res: Reservation, outcome: Outcome, attempt: 
     usage["request_id"] = f"{res.request_id}-{attempt}"
 
     def op(conn: Connection) -> None:
-        conn.execute(_INSERT_USAGE, usage)
+        _INSERT_USAGE.execute(conn, usage)
         usage_stats.add_to_rollup(conn, usage)
 
     await hub.ledger.run(op)
@@ -461,10 +463,10 @@ async def release_stale_holds(hub: Hub, older_than: timedelta = STALE_HOLD_AGE) 
     for hold in stale:
 
         def op(conn: Connection, hold=hold) -> bool:
-            gone = conn.execute(_DELETE_HOLD, {"b_rid": hold.request_id}).first()
+            gone = _DELETE_HOLD.first(conn, {"b_rid": hold.request_id})
             if gone is None:
                 return False
-            conn.execute(_REFUND, {"b_uid": hold.user_id, "b_amt": hold.amount_nanos})
+            _REFUND.execute(conn, {"b_uid": hold.user_id, "b_amt": hold.amount_nanos}).close()
             _release_limits(conn, hold.request_id, gone, 0, 0)  # the slot and the whole budget share come back
             return True
 

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.db.ledger import FLUSH
 from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, User
 from server.domain import clock
 from server.domain.validation import Checker
@@ -175,9 +176,46 @@ def _upserts(dialect: Dialect) -> list[tuple[str, tuple[str, ...], list, bool]]:
     return _UPSERTS[dialect.name]
 
 
+class _RollupBatch:
+    """The rollup increments of the usage records of one ledger transaction, summed per rollup row and
+    written just before it commits (one upsert per row touched instead of three per request)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple, dict[str, Any]] = {}
+
+    def add(self, values: dict[str, Any]) -> None:
+        key = tuple(values[k] for k in _BATCH_KEY)
+        known = self.rows.get(key)
+        if known is None:
+            self.rows[key] = dict(values)
+            return
+        for name in _ADDED:
+            known[name] += values[name]
+        known["first_at"] = min(known["first_at"], values["first_at"])
+        known["last_at"] = max(known["last_at"], values["last_at"])
+
+    def flush(self, conn: Connection) -> None:
+        for values in self.rows.values():
+            _write_rollups(conn, values)
+        self.rows.clear()
+
+
+_BATCH_KEY = ("user_id", "day", "session_id", "client_ip", "endpoint", "provider", "model")
+_ADDED = ("requests", "errors", "input_tokens", "output_tokens", "cost_nanos", "duration_ms", "streams", "ttft_ms")
+
+
 def add_to_rollup(conn: Connection, row: dict[str, Any]) -> None:
-    """Adds one usage record (the dict billing inserts) to its rollup rows, in the caller's transaction."""
+    """Adds one usage record (the dict billing inserts) to its rollup rows, in the caller's transaction: at
+    its end when the ledger runs it (summed with the batch's other records), else at once."""
     values = rollup_values(row)
+    deferred = conn.info.get(FLUSH)
+    if deferred is not None:
+        deferred.setdefault("rollups", _RollupBatch()).add(values)
+        return
+    _write_rollups(conn, values)
+
+
+def _write_rollups(conn: Connection, values: dict[str, Any]) -> None:
     if conn.dialect.name in ("sqlite", "postgresql"):
         for sql, names, processors, positional in _upserts(conn.dialect):
             params = [values[n] if p is None else p(values[n]) for n, p in zip(names, processors, strict=True)]
