@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import signal
@@ -170,6 +171,7 @@ async def serve(settings: Settings) -> None:
     await server.start()
     if settings.metrics_port:
         metrics.serve(settings.metrics_port, settings.host)
+    _settle_garbage_collector()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)
     log.info("gRPC server listening on %s", address)
 
@@ -182,6 +184,18 @@ async def serve(settings: Settings) -> None:
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
     await server.stop(grace=10)
     await hub.close()
+
+
+GC_THRESHOLD = (20_000, 50, 100)  # gen0 allocations before a collection, then gen1 / gen2 multipliers
+
+
+def _settle_garbage_collector() -> None:
+    """Everything loaded at startup (catalog, protobuf descriptors, SQLAlchemy metadata) lives as long as the
+    process: frozen out of the collector's generations, so collections only walk per-request objects, and
+    those less often (the default gen0 threshold of 700 triggers several collections per request)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 async def _set_health(servicer, status) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 
 import grpc
 from google.protobuf.message import DecodeError, Message
@@ -50,8 +51,18 @@ def safe_deserializer(cls: type[Message]) -> Callable[[bytes], Message | Undecod
     return deserialize
 
 
+# The current call's metadata as a dict: read several times per request (auth, session, address), built once.
+_METADATA: ContextVar[tuple[object, dict[str, str]] | None] = ContextVar("hub_call_metadata", default=None)
+
+
 def metadata_of(context: grpc.aio.ServicerContext) -> dict[str, str]:
-    return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+    """The call's text metadata (do not modify: the dict is shared by every reader of this call)."""
+    cached = _METADATA.get()
+    if cached is not None and cached[0] is context:
+        return cached[1]
+    metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+    _METADATA.set((context, metadata))
+    return metadata
 
 
 def client_ip(context: grpc.aio.ServicerContext) -> str | None:

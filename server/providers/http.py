@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -115,7 +116,9 @@ def create_client(
         "timeout": aiohttp.ClientTimeout(
             total=None, connect=pool_timeout + connect_timeout, sock_connect=connect_timeout, sock_read=read_timeout
         ),
-        "trust_env": trust_env,
+        # aiohttp's trust_env looks up the proxy variables and ~/.netrc in a thread on every request: only
+        # when a proxy is configured (the one thing httpx's trust_env reads from the environment).
+        "trust_env": trust_env and _proxy_configured(),
         "raise_for_status": False,
     }
     return UpstreamClient(
@@ -131,6 +134,12 @@ def create_client(
         ),
         follow_redirects=False,
         trust_env=trust_env,
+    )
+
+
+def _proxy_configured() -> bool:
+    return any(
+        name.lower().endswith("_proxy") and name.lower() != "no_proxy" and value for name, value in os.environ.items()
     )
 
 
