@@ -56,6 +56,7 @@ class PricingError(ValueError):
 
 
 @lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _exact(value: int | float | str | Decimal) -> Fraction:
     """Decimal text -> Fraction is the slow part of pricing a request; catalog prices repeat, so cache it."""
     return Fraction(Decimal(str(value)))
