@@ -104,6 +104,7 @@ def cmd_catalog_check(args: argparse.Namespace) -> None:
     from server.catalog import drift
     from server.catalog.catalog import CatalogError
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the table is the output, not one line per request
     try:
         code = asyncio.run(drift.run(get_settings().catalog_dir, args.provider, args.write, sys.stdout))
     except CatalogError as exc:
