@@ -301,31 +301,32 @@ def _normalise(provider: dict[str, Any], where: str) -> dict[str, Any]:
     return provider
 
 
+#: What an operator's text model that does not state a capability is taken to have: none (the gateway then
+#: refuses tools, images, PDFs, JSON schemas and reasoning efforts for it rather than sending them blind).
+OPERATOR_CAPABILITY_DEFAULTS: dict[str, Any] = {
+    "supportsTools": False,
+    "supportsVision": False,
+    "supportsPdf": False,
+    "supportsJsonSchema": False,
+    "reasoningEfforts": [],
+    "upstreamApi": "chat_completions",
+}
+
+
 def _fill_capabilities(data: dict[str, Any], shipped: dict[str, Any] | None) -> None:
-    """An operator's entry that overrides a shipped model and leaves a capability flag out keeps the shipped
-    model's flag (repricing a model does not change what it can do). A new model keeps what it states: a flag
-    it leaves out is not restricted by the chat path."""
+    """Operator files may leave out capability flags (shipped files may not): a model that overrides a shipped
+    one keeps the shipped model's flags, a new model gets OPERATOR_CAPABILITY_DEFAULTS, written into the entry
+    so the Models endpoints show what the gateway assumes."""
     models = data.get("text_completions")
-    if not isinstance(models, list) or not shipped:
+    if not isinstance(models, list):
         return
-    known = {m["modelName"]: m for m in shipped.get("text_completions", [])}
+    known = {m["modelName"]: m for m in (shipped or {}).get("text_completions", [])}
     for m in models:
-        base = known.get(m.get("modelName")) if isinstance(m, dict) else None
-        if base is not None:
+        if isinstance(m, dict):
+            base = known.get(m.get("modelName"), OPERATOR_CAPABILITY_DEFAULTS)
             for flag in schema.CAPABILITY_FLAGS:
-                if flag not in m and flag in base:
-                    m[flag] = copy.deepcopy(base[flag])
-
-
-def _check_shipped_flags(provider: dict[str, Any], where: str) -> None:
-    """Shipped text models state every capability flag: the chat path may rely on them."""
-    for m in provider["text_completions"]:
-        for flag in schema.CAPABILITY_FLAGS:
-            if m.get(flag) is None:
-                raise CatalogError(
-                    f"{where}: {provider['id']}.text_completions model '{m['modelName']}': field '{flag}': "
-                    "is required in a shipped catalog file"
-                )
+                if flag not in m:
+                    m[flag] = copy.deepcopy(base.get(flag, OPERATOR_CAPABILITY_DEFAULTS[flag]))
 
 
 def _check_references(provider: dict[str, Any], where: str) -> None:
@@ -388,7 +389,6 @@ def load_catalog(
         p = _normalise(_read(path), str(path))
         if p["id"] in providers:
             raise CatalogError(f"{path}: provider '{p['id']}' is shipped twice")
-        _check_shipped_flags(p, str(path))
         _check_references(p, str(path))
         providers[p["id"]] = p
     if extra_dir:

@@ -151,14 +151,12 @@ class TextModel(TokenPriced):
     cacheWritePricePer1MTokens: Price | None = None
     priceTiers: list[PriceTier] = []
     priceChanges: list[PriceChange] = []
-    # Capabilities: required in shipped files (load_catalog checks); an operator's model may leave one out,
-    # and the chat path then does not restrict that feature (server/domain/features.py).
-    supportsTools: StrictBool | None = None
-    supportsVision: StrictBool | None = None
-    supportsPdf: StrictBool | None = None
-    supportsJsonSchema: StrictBool | None = None
-    reasoningEfforts: list[Literal["low", "medium", "high"]] | None = None
-    upstreamApi: Literal["chat_completions", "responses"] | None = None
+    supportsTools: StrictBool
+    supportsVision: StrictBool
+    supportsPdf: StrictBool
+    supportsJsonSchema: StrictBool
+    reasoningEfforts: list[Literal["low", "medium", "high"]]
+    upstreamApi: Literal["chat_completions", "responses"]
     # The operator's default fallbacks ("provider/model", tried in order when this model fails before any
     # output; a request's additional_params.fallbacks replaces them; server.domain.inference).
     fallbacks: list[NonEmpty] = []
@@ -170,8 +168,8 @@ class TextModel(TokenPriced):
 
     @field_validator("reasoningEfforts")
     @classmethod
-    def _unique(cls, v: list[str] | None) -> list[str] | None:
-        if v is not None and len(set(v)) != len(v):
+    def _unique(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
             raise ValueError("lists a value twice")
         return v
 
