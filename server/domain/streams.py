@@ -13,10 +13,10 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
-from server.db.models import ActiveStream
+from server.db.models import ActiveStream, Instance
 from server.domain import clock
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ class ActiveStreams:
 
     async def open(self, stream_id: str, user_id: int) -> asyncio.Event:
         row = {"stream_id": stream_id, "user_id": user_id, "stop_requested": False, "created_at": clock.now()}
+        row["instance_id"] = self.hub.instance_id  # a stopped process's rows go with its lease (domain.instances)
         await self.hub.ledger.run(lambda conn: conn.execute(_INSERT, row))
         event = self._local[stream_id] = asyncio.Event()
         return event
@@ -98,3 +99,14 @@ class ActiveStreams:
                 event = self._local.get(sid)
                 if event is not None:
                     event.set()
+
+
+_ORPHANED = delete(ActiveStream).where(
+    ActiveStream.instance_id.is_not(None), ~exists().where(Instance.id == ActiveStream.instance_id)
+)
+
+
+async def forget_orphaned(hub: Hub) -> int:
+    """Removes the rows of streams whose process is gone (its lease expired); their holds are refunded by
+    billing.release_orphaned_holds."""
+    return await hub.ledger.run(lambda conn: conn.execute(_ORPHANED).rowcount)
