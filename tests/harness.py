@@ -101,7 +101,7 @@ class Gateway:
             )
             self.procs.append(proc)
             self.server_procs.append(proc)
-        _wait(lambda: httpx.get(f"{self.api}/user/health", timeout=1).status_code == 200, "gateway")
+        _wait(lambda: httpx.get(f"{self.api}/user/health", timeout=1).status_code == 200, "gateway", timeout=60)
         if workers > 1:
             time.sleep(1.5)  # let the other processes finish starting too
         self.server_proc = self.server_procs[0]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from server.errors import ValidationFailed
+
+MAX_API_KEY_CHARS = 1024
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
@@ -51,3 +55,11 @@ def check_messages(c: Checker, messages: list[dict[str, Any]]) -> None:
             )
         if message.get("content") is None and role not in ("assistant", "tool", "function"):
             c.add(["body", "messages", i, "content"], "Field required", "missing")
+
+
+def check_byok_key(key: str | None) -> None:
+    """A caller's own provider key travels in an HTTP header: printable ASCII without spaces, bounded in size
+    (anything else would fail inside the HTTP client as an internal error)."""
+    if key and (len(key) > MAX_API_KEY_CHARS or not _PRINTABLE_ASCII.fullmatch(key)):
+        msg = f"API key must be printable ASCII without spaces, at most {MAX_API_KEY_CHARS} characters"
+        raise ValidationFailed.single(["body", "byok_api_key"], msg, "string_pattern_mismatch")
