@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-import os
 import signal
 from dataclasses import dataclass
 from types import ModuleType
@@ -25,6 +24,7 @@ from indoxhub.v1 import (
     embeddings_pb2,
     images_pb2,
     models_pb2,
+    openai_pb2,
     user_pb2,
     videos_pb2,
 )
@@ -47,6 +47,7 @@ from server.services.embeddings import EmbeddingsServicer
 from server.services.generation import ChatServicer, CompletionsServicer
 from server.services.images import ImagesServicer
 from server.services.models import ModelsServicer
+from server.services.openai_compat import OpenAIServicer
 from server.services.unimplemented import fill_unimplemented
 from server.services.user import UserServicer
 from server.services.videos import VideosServicer
@@ -87,17 +88,13 @@ SERVICES: tuple[Service, ...] = (
     Service(images_pb2, "ImagesService", ImagesServicer),
     Service(models_pb2, "ModelsService", ModelsServicer),
     Service(videos_pb2, "VideosService", VideosServicer),
+    Service(openai_pb2, "OpenAIService", OpenAIServicer),  # the OpenAI-compatible surface at /v1
 )
 
 
 def rest_services() -> list[str]:
     """Full names of the services Envoy transcodes (rendered into envoy.yaml by server.envoy_config)."""
     return [s.descriptor.full_name for s in SERVICES if s.rest]
-
-
-def settings_reuseport() -> bool:
-    """Several server processes (HUB_WORKERS > 1) share the port through SO_REUSEPORT."""
-    return int(os.environ.get("HUB_WORKERS", "1")) > 1
 
 
 def _generated_base(service: Service) -> type:
@@ -130,7 +127,9 @@ def build_server(hub: Hub) -> tuple[grpc.aio.Server, health.HealthServicer]:
             ("grpc.max_concurrent_streams", 1024),
             ("grpc.max_metadata_size", MAX_METADATA_BYTES),
             ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
-            ("grpc.so_reuseport", 1 if settings_reuseport() else 0),
+            # Each process owns its port (HUB_WORKERS: port + i); gRPC would otherwise let a second process
+            # bind the same port silently and steal part of the traffic.
+            ("grpc.so_reuseport", 0),
         ]
     )
     names = [_register(server, service, hub) for service in SERVICES]
@@ -159,8 +158,9 @@ async def start_hub(settings: Settings) -> Hub:
     hub.streams = ActiveStreams(hub)
     await hub.streams.start()
     await release_stale_holds(hub)
-    if settings.video_worker:  # follows unfinished video jobs, also those from before a restart
-        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds)
+    if settings.video_worker is not False:  # follows unfinished video jobs, also those from before a restart
+        # One poller among the replicas (elected by a lock) unless HUB_VIDEO_WORKER=true forces it here.
+        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds, elect=settings.video_worker is None)
         hub.video_worker.start()
     return hub
 

@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     catalog_dir: str | None = None
     video_poll_seconds: float = 10.0
-    video_worker: bool = True  # poll unfinished video jobs in this process (HUB_VIDEO_WORKER=false: another does)
+    # Unset: the replicas elect one video poller (advisory lock / file lock). true/false forces it on/off here.
+    video_worker: bool | None = None
     log_content: bool = False  # store request/response content for analytics (off by default)
     upstream_retries: int = 2
     upstream_connect_timeout: float = 5.0
@@ -38,6 +39,10 @@ class Settings(BaseSettings):
     upstream_total_timeout: float = 300.0  # one upstream call including retries (a stream: until accepted)
     stream_idle_timeout: float = 120.0  # longest gap between two events of a provider's stream
     max_body_bytes: int = 25 * 1024 * 1024
+    # Server processes `make run` starts here, process i on HUB_GRPC_PORT + i. Unset: 1, or 0 with HUB_UPSTREAMS.
+    workers: int | None = None
+    # "host:port,host:port": gRPC servers elsewhere that Envoy balances over too (besides the local workers).
+    upstreams: str | None = None
 
     @field_validator("jwt_secret")
     @classmethod
@@ -45,6 +50,30 @@ class Settings(BaseSettings):
         if value is not None and len(value.encode()) < MIN_JWT_SECRET:
             raise ValueError(f"HUB_JWT_SECRET must be at least {MIN_JWT_SECRET} bytes")
         return value
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise ValueError("HUB_WORKERS must not be negative")
+        return value
+
+    @field_validator("upstreams")
+    @classmethod
+    def _upstreams(cls, value: str | None) -> str | None:
+        parse_upstreams(value)  # raises on a malformed entry
+        return value
+
+    def local_workers(self) -> int:
+        """Server processes to start on this machine: HUB_WORKERS, else 1 (0 when HUB_UPSTREAMS is set)."""
+        if self.workers is not None:
+            return self.workers
+        return 0 if self.upstreams else 1
+
+    def grpc_upstreams(self) -> list[tuple[str, int]]:
+        """Every gRPC server Envoy balances over: the local workers' ports, then HUB_UPSTREAMS."""
+        local = [(self.host, self.grpc_port + index) for index in range(self.local_workers())]
+        return local + parse_upstreams(self.upstreams)
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, else one generated once and kept beside the database."""
@@ -67,6 +96,21 @@ class Settings(BaseSettings):
         with os.fdopen(fd, "w") as fh:
             fh.write(value)
         return value
+
+
+def parse_upstreams(value: str | None) -> list[tuple[str, int]]:
+    """`host:port,[v6::addr]:port,...` -> [(host, port)]; ValueError names a malformed entry."""
+    out = []
+    for item in (value or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        host, sep, port = item.rpartition(":")
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"HUB_UPSTREAMS entry {item!r} is not host:port")
+        out.append((host, int(port)))
+    return out
 
 
 @lru_cache(maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import shutil
 import sys
@@ -60,8 +61,12 @@ def docs_routes() -> str:
     return "\n".join(lines)
 
 
-def render(settings: Settings, out_dir: Path) -> Path:
-    """Writes envoy.yaml for these settings into out_dir and returns its path."""
+def render(settings: Settings, out_dir: Path, upstreams: list[tuple[str, int]] | None = None) -> Path:
+    """Writes envoy.yaml for these settings into out_dir and returns its path. `upstreams` (default: the
+    settings' local workers and HUB_UPSTREAMS) are the gRPC servers Envoy balances over."""
+    upstreams = settings.grpc_upstreams() if upstreams is None else upstreams
+    if not upstreams:
+        raise ValueError("no gRPC server to route to: set HUB_WORKERS >= 1 or HUB_UPSTREAMS")
     out_dir.mkdir(parents=True, exist_ok=True)
     body_limit = settings.max_body_bytes + 1024 * 1024  # room for multipart framing and form fields
     too_large = body_too_large_message(settings.max_body_bytes)
@@ -77,8 +82,8 @@ def render(settings: Settings, out_dir: Path) -> Path:
     text = template.substitute(
         host=settings.host,
         http_port=settings.http_port,
-        grpc_host=settings.host,
-        grpc_port=settings.grpc_port,
+        grpc_cluster_type=_cluster_type(upstreams),
+        grpc_endpoints=_endpoints(upstreams),
         lua_path=lua_path,
         descriptor_path=ROOT / "gen" / "indoxhub.pb",
         max_body_bytes=body_limit,
@@ -91,6 +96,28 @@ def render(settings: Settings, out_dir: Path) -> Path:
     path = out_dir / f"envoy-{settings.http_port}.yaml"
     path.write_text(text)
     return path
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _cluster_type(upstreams: list[tuple[str, int]]) -> str:
+    """STATIC when every upstream is an IP address; STRICT_DNS (re-resolved, every address used) otherwise."""
+    return "STATIC" if all(_is_ip(host) for host, _ in upstreams) else "STRICT_DNS"
+
+
+def _endpoints(upstreams: list[tuple[str, int]]) -> str:
+    """The cluster's lb_endpoints entries, indented for the template."""
+    pad = " " * 14
+    return "\n".join(
+        f"{pad}- endpoint:\n{pad}    address:\n{pad}      socket_address: {{ address: {host!r}, port_value: {port} }}"
+        for host, port in upstreams
+    )
 
 
 def envoy_binary() -> str:

@@ -69,7 +69,7 @@ class Hub:
             await self.video_worker.stop()
             self.video_worker = None
         if hasattr(self, "streams"):
-            await self.streams.stop_polling()
+            await self.streams.stop_listening()
         if self.background:
             await asyncio.gather(*self.background, return_exceptions=True)
         if self.instances is not None:  # after the background settles: releases what is still held, if anything

@@ -1,4 +1,9 @@
-"""`make run`: the gRPC server and Envoy as two child processes; Ctrl-C (or either one dying) stops both."""
+"""`make run`: the local server processes and Envoy as child processes; Ctrl-C (or any one dying) stops all.
+
+HUB_WORKERS=N starts N server processes, process i on its own port HUB_GRPC_PORT + i (no shared port), and
+Envoy balances over them by least requests. HUB_UPSTREAMS=host:port,... adds servers on other machines; with
+it and without HUB_WORKERS, only Envoy runs here.
+"""
 
 from __future__ import annotations
 
@@ -12,27 +17,31 @@ from server.config import Settings
 from server.envoy_config import envoy_binary, render
 
 
-def server_processes(workers: int) -> list[subprocess.Popen]:
-    """Migrates once, then starts `workers` server processes sharing the gRPC port (SO_REUSEPORT); only the
-    first polls video jobs."""
+def server_processes(settings: Settings) -> list[subprocess.Popen]:
+    """Migrates once, then starts the local workers, each on its own port; they elect the video poller."""
+    workers = settings.local_workers()
+    if not workers:
+        return []
     subprocess.run([sys.executable, "-m", "server", "migrate"], check=True)
-    procs = []
-    for index in range(workers):
-        env = {**os.environ, "HUB_WORKERS": str(workers)}
-        if index:
-            env["HUB_VIDEO_WORKER"] = "false"
-        procs.append(subprocess.Popen([sys.executable, "-m", "server", "serve", "--no-migrate"], env=env))
-    return procs
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--no-migrate"],
+            env={**os.environ, "HUB_GRPC_PORT": str(settings.grpc_port + index)},
+        )
+        for index in range(workers)
+    ]
 
 
 def run_all(settings: Settings) -> int:
     config = render(settings, settings.data_dir / "envoy")
-    servers = server_processes(int(os.environ.get("HUB_WORKERS", "1")))
+    servers = server_processes(settings)
     envoy = subprocess.Popen(
         [envoy_binary(), "-c", str(config), "--log-level", "warn", "--base-id", str(settings.http_port)]
     )
     print(f"REST (Envoy):  http://{settings.host}:{settings.http_port}/api/v1/user/health", flush=True)
-    print(f"gRPC (server): {settings.host}:{settings.grpc_port}   (Ctrl-C stops both)", flush=True)
+    for host, port in settings.grpc_upstreams():
+        print(f"gRPC (server): {host}:{port}", flush=True)
+    print("(Ctrl-C stops everything started here)", flush=True)
     print("AdminService token: `python -m server admin-token`", flush=True)
     stopping = False
 

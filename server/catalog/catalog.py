@@ -20,13 +20,16 @@ shared entry, because it is on every request's path.
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from server.catalog import lifecycle, schema
 from server.errors import NotFound
 
 #: The six model categories of a provider, in the order the API lists them.
@@ -79,9 +82,13 @@ def split_model_ref(ref: str) -> tuple[str, str]:
 
 
 class Catalog:
-    """Immutable after construction; build it with `load_catalog()` (or `Catalog.from_providers()` in tests)."""
+    """Immutable after construction; build it with `load_catalog()` (or `Catalog.from_providers()` in tests).
 
-    def __init__(self, providers: Iterable[dict[str, Any]]):
+    `today` gives the date lifecycle is judged by (UTC today; tests pass a fixed day)."""
+
+    def __init__(self, providers: Iterable[dict[str, Any]], *, today: Callable[[], dt.date] = lifecycle.today_utc):
+        self._today = today
+        self._price_views: dict[tuple[int, str], Mapping[str, Any]] = {}
         self._providers: dict[str, dict[str, Any]] = {}
         for p in providers:
             self._providers[p["id"]] = p
@@ -97,37 +104,43 @@ class Catalog:
                             hits.append(_Indexed(category, frozen))
 
     @classmethod
-    def from_providers(cls, providers: Iterable[dict[str, Any]]) -> Catalog:
+    def from_providers(
+        cls, providers: Iterable[dict[str, Any]], *, today: Callable[[], dt.date] = lifecycle.today_utc
+    ) -> Catalog:
         """A catalog from already-parsed provider objects (validated and normalised like files are)."""
-        return cls(_normalise(copy.deepcopy(p), "<memory>") for p in providers)
+        checked = [_normalise(copy.deepcopy(p), "<memory>") for p in providers]
+        for p in checked:
+            _check_references(p, "<memory>")
+        return cls(checked, today=today)
 
-    # ----- the GET /models answers: fresh copies ---------------------------------------------------
+    # ----- the GET /models answers: fresh copies, with each model's status as of today ------------
 
     def provider_ids(self) -> list[str]:
         return list(self._providers)
 
     def providers(self) -> list[dict[str, Any]]:
         """Every provider object as stored, shipped providers first (in file-name order), then added ones."""
-        return [copy.deepcopy(p) for p in self._providers.values()]
+        return [self._answer(p) for p in self._providers.values()]
 
     def provider(self, provider_id: str) -> dict[str, Any]:
-        return copy.deepcopy(self._provider(provider_id))
+        return self._answer(self._provider(provider_id))
 
     def models_in(self, provider_id: str, category: str) -> list[dict[str, Any]]:
-        """One category's model list exactly as stored (disabled models included, as the JSON has them)."""
+        """One category's model list as stored, `status`/`is_disabled` as of today (retired models included)."""
         p = self._provider(provider_id)
         if category not in CATEGORIES:
             raise NotFound(f"Model category '{category}' not found; categories are: {', '.join(CATEGORIES)}")
-        return copy.deepcopy(p[category])
+        today = self._today()
+        return [lifecycle.with_lifecycle(copy.deepcopy(m), today) for m in p[category]]
 
     def model(self, provider_id: str, model_id: str) -> dict[str, Any]:
-        """One model by `modelName`, `id` or alias (disabled models too: this is catalog information)."""
-        return _thaw(self._hits(provider_id, model_id)[0].entry)
+        """One model by `modelName`, `id` or alias (retired and disabled models too: this is catalog information)."""
+        return lifecycle.with_lifecycle(_thaw(self._hits(provider_id, model_id)[0].entry), self._today())
 
     # ----- the inference path ----------------------------------------------------------------------
 
     def find(self, provider_id: str, model_id: str, category: str | None = None) -> Mapping[str, Any] | None:
-        """The read-only entry, or None; no errors. With a category, only a model of that category."""
+        """The read-only entry as stored, or None; no errors, no lifecycle. With a category, only that one's."""
         hits = self._index.get((provider_id, model_id))
         if not hits:
             return None
@@ -138,33 +151,100 @@ class Catalog:
     def resolve(self, provider_id: str, model_id: str, category: str) -> Mapping[str, Any]:
         """The entry an inference request of `category` may use, as a read-only mapping.
 
-        NotFound when the provider or model is unknown, when the model exists but not in that category, or
-        when it is disabled (retired upstream, or switched off by the operator). Send `entry["modelName"]`
-        upstream: the caller may have named the model by an alias.
+        This is the one place model names are resolved: `modelName`, `id` or an alias (`gpt-5.6` ->
+        `gpt-5.6-sol`, an undated Claude id -> its dated snapshot); send `entry["modelName"]` upstream.
+        NotFound names the provider and up to three closest known ids when the model is unknown; says so
+        when the model exists in another category; and gives the date and the replacement when the model
+        is retired (its `retirement_date` has passed) or disabled by the operator.
         """
         if category not in CATEGORIES:
             raise ValueError(f"unknown category {category!r}")
-        hits = self._hits(provider_id, model_id)
+        hits = self._hits(provider_id, model_id, category)
         hit = next((h for h in hits if h.category == category), None)
         if hit is None:
             raise NotFound(f"Model '{provider_id}/{model_id}' does not support {category}")
-        if hit.entry.get("is_disabled"):
-            raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled)")
-        return hit.entry
+        today = self._today()
+        reason = lifecycle.unavailable_reason(hit.entry, today)
+        if reason is not None:
+            replacement = hit.entry.get("replacement")
+            use = f", use '{provider_id}/{replacement}'" if replacement else ""
+            # "not available (disabled)" is what clients match on (the official one: ModelNotAvailableError).
+            detail = "" if reason == "disabled" else f": {reason}"
+            raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled){detail}{use}")
+        return self._priced_on(hit.entry, today)
+
+    def _priced_on(self, entry: Mapping[str, Any], today: dt.date) -> Mapping[str, Any]:
+        """The entry with the prices in effect `today` (itself when it has no price change by then); the
+        merged view is built once per change and shared, like the entry."""
+        change = lifecycle.price_change_on(entry, today)
+        if change is None:
+            return entry
+        key = (id(entry), change["effectiveFrom"])
+        view = self._price_views.get(key)
+        if view is None:
+            view = _freeze({**_thaw(entry), **lifecycle.prices_on(entry, today)})
+            self._price_views[key] = view
+        return view
+
+    def closest(self, provider_id: str, model_id: str, category: str | None = None, n: int = 3) -> list[str]:
+        """Up to `n` model names of the provider that look most like `model_id` (by any of their names),
+        callable ones only: what a 404 suggests."""
+        today = self._today()
+        by_key: dict[str, str] = {}
+        for (pid, key), hits in self._index.items():
+            if pid != provider_id:
+                continue
+            for h in hits:
+                if (category is None or h.category == category) and lifecycle.unavailable_reason(
+                    h.entry, today
+                ) is None:
+                    by_key.setdefault(key, h.entry["modelName"])
+        names: list[str] = []
+        for key in difflib.get_close_matches(model_id, list(by_key), n=3 * n, cutoff=0.6):
+            if by_key[key] not in names:
+                names.append(by_key[key])
+        return names[:n]
+
+    def elsewhere(self, names: Iterable[str], category: str, exclude: str) -> list[str]:
+        """ "provider/model" refs of callable `category` models other providers know by one of `names`: for a
+        404 on "openai/gpt-oss-120b" that Groq serves as "groq/openai/gpt-oss-120b"."""
+        today = self._today()
+        refs: list[str] = []
+        for pid in self._providers:
+            if pid == exclude:
+                continue
+            for name in names:
+                entry = self.find(pid, name, category)
+                if entry is not None and lifecycle.unavailable_reason(entry, today) is None:
+                    ref = f"{pid}/{entry['modelName']}"
+                    if ref not in refs:
+                        refs.append(ref)
+        return refs[:3]
 
     # ----- internals ---------------------------------------------------------------------------------
+
+    def _answer(self, provider: dict[str, Any]) -> dict[str, Any]:
+        today = self._today()
+        out = copy.deepcopy(provider)
+        for category in CATEGORIES:
+            out[category] = [lifecycle.with_lifecycle(m, today) for m in out[category]]
+        return out
 
     def _provider(self, provider_id: str) -> dict[str, Any]:
         p = self._providers.get(provider_id)
         if p is None:
-            raise NotFound(f"Provider '{provider_id}' not found")
+            near = difflib.get_close_matches(provider_id, list(self._providers), n=3, cutoff=0.7)
+            hint = f"; did you mean {', '.join(repr(x) for x in near)}?" if near else ""
+            raise NotFound(f"Provider '{provider_id}' not found{hint}")
         return p
 
-    def _hits(self, provider_id: str, model_id: str) -> list[_Indexed]:
+    def _hits(self, provider_id: str, model_id: str, category: str | None = None) -> list[_Indexed]:
         self._provider(provider_id)
         hits = self._index.get((provider_id, model_id))
         if not hits:
-            raise NotFound(f"Model '{provider_id}/{model_id}' not found")
+            near = self.closest(provider_id, model_id, category)
+            hint = f"; closest known ids at {provider_id}: {', '.join(near)}" if near else ""
+            raise NotFound(f"Model '{provider_id}/{model_id}' not found{hint}")
         return hits
 
 
@@ -191,6 +271,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _check_models(provider: dict[str, Any], where: str) -> None:
+    """Every entry against the schema; the error names the file, the model and the field."""
     pid = provider["id"]
     for category in CATEGORIES:
         models = provider.get(category)
@@ -202,21 +283,72 @@ def _check_models(provider: dict[str, Any], where: str) -> None:
             name = m.get("modelName")
             if not isinstance(name, str) or not name:
                 raise CatalogError(f"{where}: {pid}.{category}[{i}] needs a non-empty string 'modelName'")
-            if "is_disabled" in m and not isinstance(m["is_disabled"], bool):
-                raise CatalogError(f"{where}: {pid}.{category} model '{name}': 'is_disabled' must be true or false")
-            aliases = m.get("aliases")
-            if aliases is not None and not (isinstance(aliases, list) and all(isinstance(a, str) for a in aliases)):
-                raise CatalogError(f"{where}: {pid}.{category} model '{name}': 'aliases' must be a list of strings")
+            problem = schema.model_problem(category, m)
+            if problem:
+                raise CatalogError(f"{where}: {pid}.{category} model '{name}': {problem}")
 
 
 def _normalise(provider: dict[str, Any], where: str) -> dict[str, Any]:
     pid = provider.get("id")
     if not isinstance(pid, str) or not pid or "/" in pid:
         raise CatalogError(f"{where}: provider 'id' must be a non-empty string without '/'")
+    problem = schema.provider_problem(provider)
+    if problem:
+        raise CatalogError(f"{where}: provider '{pid}': {problem}")
     for category in CATEGORIES:
         provider.setdefault(category, [])
     _check_models(provider, where)
     return provider
+
+
+#: What an operator's text model that does not state a capability is taken to have: none (the gateway then
+#: refuses tools, images, PDFs, JSON schemas and reasoning efforts for it rather than sending them blind).
+OPERATOR_CAPABILITY_DEFAULTS: dict[str, Any] = {
+    "supportsTools": False,
+    "supportsVision": False,
+    "supportsPdf": False,
+    "supportsJsonSchema": False,
+    "reasoningEfforts": [],
+    "upstreamApi": "chat_completions",
+}
+
+
+def _fill_capabilities(data: dict[str, Any], shipped: dict[str, Any] | None) -> None:
+    """Operator files may leave out capability flags (shipped files may not): a model that overrides a shipped
+    one keeps the shipped model's flags, a new model gets OPERATOR_CAPABILITY_DEFAULTS, written into the entry
+    so the Models endpoints show what the gateway assumes."""
+    models = data.get("text_completions")
+    if not isinstance(models, list):
+        return
+    known = {m["modelName"]: m for m in (shipped or {}).get("text_completions", [])}
+    for m in models:
+        if isinstance(m, dict):
+            base = known.get(m.get("modelName"), OPERATOR_CAPABILITY_DEFAULTS)
+            for flag in schema.CAPABILITY_FLAGS:
+                if flag not in m:
+                    m[flag] = copy.deepcopy(base.get(flag, OPERATOR_CAPABILITY_DEFAULTS[flag]))
+
+
+def _check_references(provider: dict[str, Any], where: str) -> None:
+    """Names within a category are unique (a model's name or alias cannot shadow another model) and every
+    `replacement` names a model of the same provider and category."""
+    pid = provider["id"]
+    for category in CATEGORIES:
+        owner: dict[str, str] = {}
+        for m in provider[category]:
+            for key in dict.fromkeys(model_keys(m)):
+                if owner.setdefault(key, m["modelName"]) != m["modelName"]:
+                    raise CatalogError(
+                        f"{where}: {pid}.{category} model '{m['modelName']}': name '{key}' is already "
+                        f"used by model '{owner[key]}'"
+                    )
+        for m in provider[category]:
+            replacement = m.get("replacement")
+            if replacement is not None and replacement not in owner:
+                raise CatalogError(
+                    f"{where}: {pid}.{category} model '{m['modelName']}': field 'replacement': "
+                    f"'{replacement}' is not a {category} model of {pid}"
+                )
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -240,17 +372,24 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_catalog(extra_dir: str | None = None, *, shipped_dir: str | Path | None = None) -> Catalog:
+def load_catalog(
+    extra_dir: str | None = None,
+    *,
+    shipped_dir: str | Path | None = None,
+    today: Callable[[], dt.date] = lifecycle.today_utc,
+) -> Catalog:
     """Shipped providers, then every `*.json` of `extra_dir` over them (see the module docstring).
 
     `extra_dir` is the operator's HUB_CATALOG_DIR (settings.catalog_dir); a set but missing directory is an
-    error, so a typo does not silently serve the shipped catalog. Malformed files raise CatalogError.
+    error, so a typo does not silently serve the shipped catalog. Malformed files raise CatalogError naming
+    the file, the model and the field.
     """
     providers: dict[str, dict[str, Any]] = {}
     for path in sorted(Path(shipped_dir or SHIPPED_DIR).glob("*.json")):
         p = _normalise(_read(path), str(path))
         if p["id"] in providers:
             raise CatalogError(f"{path}: provider '{p['id']}' is shipped twice")
+        _check_references(p, str(path))
         providers[p["id"]] = p
     if extra_dir:
         directory = Path(extra_dir)
@@ -261,7 +400,9 @@ def load_catalog(extra_dir: str | None = None, *, shipped_dir: str | Path | None
             # Check the models of the file itself before merging, so errors name the right file.
             for category in CATEGORIES:
                 data.setdefault(category, [])
+            _fill_capabilities(data, providers.get(data["id"]))
             _normalise(data, str(path))
             pid = data["id"]
             providers[pid] = _normalise(_merge(providers[pid], data), str(path)) if pid in providers else data
-    return Catalog(providers.values())
+            _check_references(providers[pid], str(path))
+    return Catalog(providers.values(), today=today)

@@ -10,9 +10,11 @@ by less than one nano-USD more.
 
 Catalog price fields (USD) used here:
 - tokens: `inputPricePer1MTokens`, `outputPricePer1MTokens`, optional `cachedInputPricePer1MTokens`
-  (cache reads) and `cacheWritePricePer1MTokens` (Anthropic cache writes), optional `longContextPricing`
-  {`thresholdTokens`, and any of the three token prices}: applied to the WHOLE request when its input
-  exceeds the threshold (how Google, Anthropic and xAI bill long prompts);
+  (cache reads) and `cacheWritePricePer1MTokens` (cache writes: Anthropic, OpenAI GPT-6), optional
+  `priceTiers` [{`aboveInputTokens`, `inputMultiplier`, `outputMultiplier`}]: once a request's input exceeds
+  a tier's threshold, EVERY token of that request is billed at the multiplied prices (how OpenAI bills
+  prompts over 272K, Google/Anthropic/xAI over 200K, Claude Haiku 5.5 over 100K); the input multiplier
+  applies to input, cached-input and cache-write prices. Reasoning tokens are output tokens;
 - images: `pricePerImage` (default), optional `imagePrices` {size: price} or {size: {quality: price}},
   optional `defaultImageQuality`;
 - text-to-speech: `pricePer1MCharacters`;
@@ -37,8 +39,10 @@ __all__ = [
     "characters_cost_nanos",
     "image_cost_nanos",
     "image_price_usd",
+    "max_token_cost_nanos",
     "minutes_cost_nanos",
     "nanos_to_usd",
+    "price_tier",
     "seconds_cost_nanos",
     "token_cost_nanos",
     "usd_to_nanos",
@@ -95,6 +99,19 @@ def _to_nanos(usd: Fraction) -> int:
     return math.ceil(usd * NANOS_PER_USD)
 
 
+def price_tier(model_entry: Mapping[str, Any], input_tokens: int) -> tuple[Fraction, Fraction]:
+    """(input multiplier, output multiplier) for a request with `input_tokens` in total: the highest tier whose
+    `aboveInputTokens` the input exceeds, else (1, 1). The schema keeps tiers ascending."""
+    chosen = (Fraction(1), Fraction(1))
+    for tier in model_entry.get("priceTiers") or ():
+        if input_tokens > tier["aboveInputTokens"]:
+            chosen = (
+                _usd(tier["inputMultiplier"], "priceTiers.inputMultiplier", model_entry),
+                _usd(tier["outputMultiplier"], "priceTiers.outputMultiplier", model_entry),
+            )
+    return chosen
+
+
 def token_cost_nanos(
     model_entry: Mapping[str, Any],
     input_tokens: int,
@@ -102,6 +119,7 @@ def token_cost_nanos(
     cached_tokens: int = 0,
     *,
     cache_write_tokens: int = 0,
+    reasoning_tokens: int = 0,
 ) -> int:
     """Cost of a token-priced request.
 
@@ -109,33 +127,52 @@ def token_cost_nanos(
     `promptTokenCount`); `cached_tokens` (cache reads) and `cache_write_tokens` are parts of it. For
     Anthropic pass input_tokens = input_tokens + cache_read_input_tokens + cache_creation_input_tokens.
     Cached tokens are billed at `cachedInputPricePer1MTokens` when the model has one, else at the input
-    price; cache writes at `cacheWritePricePer1MTokens`, else the input price. Reasoning tokens are output
-    tokens. A component with tokens but no price raises PricingError.
+    price; cache writes at `cacheWritePricePer1MTokens`, else the input price. `reasoning_tokens` are a part
+    of `output_tokens` (every provider counts them in its output) and cost the output price. The tier of
+    `priceTiers` the whole input lands in multiplies every price. A component with tokens but no price
+    raises PricingError.
     """
     input_tokens = _count(input_tokens, "input_tokens")
     output_tokens = _count(output_tokens, "output_tokens")
     cached_tokens = _count(cached_tokens, "cached_tokens")
     cache_write_tokens = _count(cache_write_tokens, "cache_write_tokens")
+    reasoning_tokens = _count(reasoning_tokens, "reasoning_tokens")
     if cached_tokens + cache_write_tokens > input_tokens:
         raise ValueError("cached_tokens + cache_write_tokens cannot exceed input_tokens (they are part of it)")
+    if reasoning_tokens > output_tokens:
+        raise ValueError("reasoning_tokens cannot exceed output_tokens (they are part of it)")
 
-    prices: Mapping[str, Any] = model_entry
-    long_ctx = model_entry.get("longContextPricing")
-    if isinstance(long_ctx, Mapping) and isinstance(long_ctx.get("thresholdTokens"), int):
-        if input_tokens > long_ctx["thresholdTokens"]:
-            prices = {**model_entry, **{k: v for k, v in long_ctx.items() if k != "thresholdTokens"}}
-
+    in_mult, out_mult = price_tier(model_entry, input_tokens)
     plain = input_tokens - cached_tokens - cache_write_tokens
     total = Fraction(0)
     if plain:
-        total += plain * _price(prices, "inputPricePer1MTokens")
+        total += plain * _price(model_entry, "inputPricePer1MTokens") * in_mult
     if cached_tokens:
-        total += cached_tokens * _price(prices, "cachedInputPricePer1MTokens", fallback="inputPricePer1MTokens")
+        price = _price(model_entry, "cachedInputPricePer1MTokens", fallback="inputPricePer1MTokens")
+        total += cached_tokens * price * in_mult
     if cache_write_tokens:
-        total += cache_write_tokens * _price(prices, "cacheWritePricePer1MTokens", fallback="inputPricePer1MTokens")
+        price = _price(model_entry, "cacheWritePricePer1MTokens", fallback="inputPricePer1MTokens")
+        total += cache_write_tokens * price * in_mult
     if output_tokens:
-        total += output_tokens * _price(prices, "outputPricePer1MTokens")
+        total += output_tokens * _price(model_entry, "outputPricePer1MTokens") * out_mult
     return _to_nanos(total / _MILLION)
+
+
+def max_token_cost_nanos(model_entry: Mapping[str, Any], input_tokens: int, output_tokens: int) -> int:
+    """The most a request of at most `input_tokens` in and `output_tokens` out can cost: what a reservation
+    holds. Every input token at the dearest input rate the model has (a cache write costs more than plain
+    input), in the tier `input_tokens` lands in (tiers only rise with input, so fewer tokens cost less)."""
+    input_tokens = _count(input_tokens, "input_tokens")
+    output_tokens = _count(output_tokens, "output_tokens")
+    write = model_entry.get("cacheWritePricePer1MTokens")
+    dearer_writes = (
+        write is not None
+        and input_tokens
+        and _usd(write, "cacheWritePricePer1MTokens", model_entry) > (_price(model_entry, "inputPricePer1MTokens"))
+    )
+    return token_cost_nanos(
+        model_entry, input_tokens, output_tokens, cache_write_tokens=input_tokens if dearer_writes else 0
+    )
 
 
 def _price_of_size(value: Any, quality: str | None, default_quality: Any, entry: Mapping[str, Any]) -> Fraction:

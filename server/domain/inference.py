@@ -2,6 +2,13 @@
 
 Errors before the first byte become HTTP errors; once a stream has begun, they are reported inside it.
 Stopping a stream or disconnecting cancels the upstream request and bills the usage produced so far.
+
+Fallbacks: `additional_params.fallbacks` (else the model's catalog `fallbacks`) lists further models. When
+the current one fails before any output with a failure of the provider's (429, 5xx, timeout, connection
+error; see `_falls_back`) or cannot be used (disabled, unknown, provider not configured), the next one is
+tried with its own provider translation; a failure caused by the request (400/422) is answered as it is.
+One reservation covers the dearest candidate's worst case and is settled once, at the price of the model
+that served; each failed attempt leaves a usage record with status error and cost 0.
 """
 
 from __future__ import annotations
@@ -15,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.catalog import pricing
-from server.domain import billing, responses, tokens
+from server.domain import billing, features, request_tokens, responses, tokens
 from server.domain.caller import Caller
-from server.domain.routing import Route, resolve
-from server.errors import HubError, UpstreamError, sse_error_event
-from server.providers import registry
-from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts
+from server.domain.routing import Route, resolve, split_model
+from server.errors import HubError, NotFound, Unavailable, UpstreamError, ValidationFailed, sse_error_event
+from server.providers import openai_responses, registry
+from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts, ToolCall, ToolCallDelta
 
 if TYPE_CHECKING:
     from server.hub import Hub
@@ -29,6 +36,17 @@ log = logging.getLogger("hub.inference")
 
 DEFAULT_MAX_OUTPUT = 4096
 INPUT_MARGIN = 1.25  # our tokenizer is close to, not equal to, every provider's
+MAX_FALLBACKS = 5
+CATEGORY = "text_completions"
+
+
+@dataclass
+class Candidate:
+    """One model a call may be served by, resolved and priced."""
+
+    route: Route
+    adapter: ChatCapability
+    max_out: int
 
 
 @dataclass
@@ -42,6 +60,7 @@ class ChatCall:
     prompt_tokens: int
     adapter: ChatCapability  # the route's chat implementation (unit tests pass an in-process fake)
     created_at: int = field(default_factory=lambda: int(time.time()))
+    fallbacks: list[Candidate] = field(default_factory=list)  # the candidates after the current one, in order
 
     @property
     def response_id(self) -> str:
@@ -57,25 +76,119 @@ def _max_output(route: Route, requested: int | None) -> int:
 
 
 async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams) -> ChatCall:
-    """Routes the call and reserves its maximum cost; raises 402/404/503 before anything is sent upstream."""
-    route = resolve(hub, caller.provider, caller.model, "text_completions", caller.byok_key)
-    adapter = registry.capability(route.config, "chat")
-    params.model = route.model
-    max_out = _max_output(route, params.max_tokens)
-    params.output_limit = max_out  # what the reservation covers (sent where a provider requires a limit)
-    prompt_tokens = tokens.count_messages(params.messages)
-    worst_case = pricing.token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
+    """Routes the call (and its fallbacks), checks that each candidate can do what the request asks (422
+    before any call), and reserves the dearest candidate's maximum cost; raises 402/404/422/429/503 before
+    anything is sent upstream."""
+    names = _fallback_names(hub, caller)
+    candidates, unusable = _candidates(hub, caller, names, params.max_tokens)
+    for c in candidates:
+        features.check(c.route.provider, c.route.config.wire_format, c.route.model, c.route.entry, params)
+    # text, tool definitions and earlier calls, images and PDFs at their worst case, per wire format
+    prompt_tokens = max(request_tokens.count_prompt(params, c.route.config.wire_format) for c in candidates)
+    worst_in = int(prompt_tokens * INPUT_MARGIN) + 16
+    worst_case = max(pricing.max_token_cost_nanos(c.route.entry, worst_in, c.max_out) for c in candidates)
     meter = await billing.meter(
-        hub, caller, route, worst_case, endpoint=endpoint, request_content={"messages": params.messages}
+        hub,
+        caller,
+        candidates[0].route,
+        worst_case,
+        endpoint=endpoint,
+        request_content={"messages": params.messages},
+        tokens=worst_in + max(c.max_out for c in candidates),
     )
-    return ChatCall(endpoint, route, params, meter, prompt_tokens, adapter)
+    call = ChatCall(endpoint, candidates[0].route, params, meter, prompt_tokens, candidates[0].adapter)
+    call.fallbacks = candidates[1:]
+    for provider, model, exc in unusable:  # models passed over (disabled, unknown): failed attempts too
+        meter.provider, meter.model = provider, model
+        await meter.record_failed_attempt(exc)
+    _use(call, candidates[0])
+    return call
 
 
-def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str) -> TokenCounts:
-    """The provider's usage when it reported one, else counted with the tokenizer."""
+def _chat_adapter(route: Route) -> ChatCapability:
+    """The route's chat implementation: the Responses API for OpenAI models the catalog says take tools with
+    reasoning only there (`upstreamApi: "responses"`), else the wire format's chat adapter."""
+    if route.config.wire_format == registry.OPENAI and route.entry.get("upstreamApi") == "responses":
+        return openai_responses
+    return registry.capability(route.config, "chat")
+
+
+def _fallback_names(hub: Hub, caller: Caller) -> list[str]:
+    """The request's `additional_params.fallbacks` (taken out of what is passed to the provider), else the
+    model's catalog default; validated."""
+    given = caller.extra.pop("fallbacks", None) if caller.extra else None
+    if given is None:
+        provider, model = split_model(caller.provider, caller.model, CATEGORY)
+        entry = hub.catalog.find(provider.strip().lower(), model, CATEGORY)
+        return list(entry.get("fallbacks") or []) if entry else []
+    if (
+        not isinstance(given, list)
+        or len(given) > MAX_FALLBACKS
+        or not all(isinstance(n, str) and "/" in n.strip("/") for n in given)
+    ):
+        raise ValidationFailed.single(
+            ["body", "additional_params", "fallbacks"],
+            f'fallbacks must be a list of at most {MAX_FALLBACKS} "provider/model" names',
+        )
+    return given
+
+
+def _candidates(
+    hub: Hub, caller: Caller, names: list[str], max_tokens: int | None
+) -> tuple[list[Candidate], list[tuple[str, str, HubError]]]:
+    """The usable candidates in order, and the ones passed over with why. Without fallbacks a model that cannot
+    be used is answered as before (404/503); with them, only when none can be used."""
+    specs = [(caller.provider, caller.model)] + [(None, n) for n in names]
+    primary_provider = split_model(caller.provider, caller.model, CATEGORY)[0].strip().lower()
+    candidates: list[Candidate] = []
+    unusable: list[tuple[str, str, HubError]] = []
+    for provider, model in specs:
+        pid, mid = split_model(provider, model, CATEGORY)
+        if caller.byok_key and pid.strip().lower() != primary_provider:
+            raise ValidationFailed.single(
+                ["body", "additional_params", "fallbacks"],
+                "with byok_api_key, fallbacks must be models of the same provider (the key is not sent elsewhere)",
+            )
+        try:
+            route = resolve(hub, provider, model, CATEGORY, caller.byok_key)
+            adapter = _chat_adapter(route)
+        except (NotFound, Unavailable) as exc:
+            if not names:
+                raise
+            unusable.append((pid.strip().lower(), mid, exc))
+            continue
+        candidates.append(Candidate(route, adapter, _max_output(route, max_tokens)))
+    if not candidates:
+        raise unusable[0][2]
+    return candidates, unusable
+
+
+def _use(call: ChatCall, candidate: Candidate) -> None:
+    """Makes `candidate` the model the call goes to (and is recorded and priced as)."""
+    call.route, call.adapter = candidate.route, candidate.adapter
+    call.params.model = candidate.route.model
+    call.params.output_limit = candidate.max_out  # what the reservation covers (sent where a provider needs one)
+    call.meter.provider, call.meter.model = candidate.route.provider, candidate.route.model
+
+
+def _falls_back(call: ChatCall, error: HubError) -> bool:
+    """Whether to move on to the next candidate: the provider failed (429, 5xx, timeout, connection error,
+    a rejected gateway key), not the request (400/404/422 are answered as they are)."""
+    return bool(call.fallbacks) and isinstance(error, UpstreamError)
+
+
+async def _next_candidate(call: ChatCall, error: HubError) -> None:
+    await call.meter.record_failed_attempt(error)
+    log.info("request %s: %s failed (%s); falling back", call.response_id, call.route.provider, error.http_status)
+    _use(call, call.fallbacks.pop(0))
+
+
+def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str, calls: str = "") -> TokenCounts:
+    """The provider's usage when it reported one, else counted with the tokenizer (`calls`: the tool-call
+    names and arguments the model wrote)."""
     if reported is not None and (reported.input_tokens or reported.output_tokens):
         return reported
-    out = tokens.count_text(text) + tokens.count_text(reasoning)
+    out = tokens.count_text(text) + tokens.count_text(reasoning) + tokens.count_text(calls)
     return TokenCounts(
         input_tokens=call.prompt_tokens, output_tokens=out, reasoning_tokens=tokens.count_text(reasoning)
     )
@@ -83,7 +196,13 @@ def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning:
 
 def _usage_fields(call: ChatCall, status: str, usage: TokenCounts, **extra: Any) -> tuple[int, dict[str, Any]]:
     """The cost of `usage` at the model's price and the usage record's token fields."""
-    cost = pricing.token_cost_nanos(call.route.entry, usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+    cost = pricing.token_cost_nanos(
+        call.route.entry,
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )
     fields = {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
@@ -113,14 +232,20 @@ def _internal(call: ChatCall, exc: BaseException) -> HubError:
 
 async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
     async with call.meter.guard():
-        try:
-            result = await call.adapter.chat(
-                hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
-            )
-        except Exception as exc:
-            raise _internal(call, exc) from exc
-    usage = _counted(call, result.usage, result.text, result.reasoning)
-    charge = await _settle(call, "success", usage, response_content={"text": result.text})
+        while True:
+            try:
+                result = await call.adapter.chat(
+                    hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
+                )
+                break
+            except Exception as exc:
+                error = _internal(call, exc)
+                if not _falls_back(call, error):
+                    raise error from exc
+                await _next_candidate(call, error)
+    calls_text = "".join(c.name + c.arguments for c in result.tool_calls)
+    usage = _counted(call, result.usage, result.text, result.reasoning, calls_text)
+    charge = await _settle(call, "success", usage, response_content=_content(result.text, result.tool_calls))
     return responses.response_body(
         response_id=call.response_id,
         created_at=call.created_at,
@@ -131,19 +256,29 @@ async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
         usage=responses.usage_dict(usage, charge),
         duration_ms=call.elapsed_ms(),
         finish_reason=result.finish_reason,
+        tool_calls=result.tool_calls,
     )
 
 
+def _content(text: str, calls: list[ToolCall]) -> dict[str, Any]:
+    """What the usage record keeps of the answer: its text and its tool calls."""
+    content: dict[str, Any] = {"text": text}
+    if calls:
+        content["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+    return content
+
+
 class _StreamState:
-    def __init__(self) -> None:
+    def __init__(self, response_id: str) -> None:
         self.text: list[str] = []
         self.reasoning: list[str] = []
+        self.calls = responses.ToolCallEvents(response_id)
         self.end: StreamEnd | None = None
         self.first_token_ms: float | None = None
 
     @property
     def produced(self) -> bool:
-        return bool(self.text or self.reasoning)
+        return bool(self.text or self.reasoning or self.calls.calls)
 
 
 async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
@@ -158,21 +293,32 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
     5xx, rejected key) still reaches the caller as a plain HTTP error instead of a stream that died."""
     rid = call.response_id
     stop = await hub.streams.open(rid, call.meter.reservation.user_id)
-    state = _StreamState()
+    state = _StreamState(rid)
     upstream = call.adapter.stream_chat(
         hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
     )
     first = asyncio.ensure_future(anext(upstream))
     try:
-        try:
-            await asyncio.wait({first})
-            first.result()
-        except StopAsyncIteration:
-            pass
-        except Exception as exc:
-            error = _internal(call, exc)
-            await call.meter.fail(error)
-            raise error from None
+        while True:  # until a candidate produced its first item (or the last one failed)
+            try:
+                await asyncio.wait({first})
+                first.result()
+            except StopAsyncIteration:
+                pass
+            except Exception as exc:
+                error = _internal(call, exc)
+                if not _falls_back(call, error):
+                    await call.meter.fail(error)
+                    raise error from None
+                with contextlib.suppress(Exception):
+                    await upstream.aclose()
+                await _next_candidate(call, error)
+                upstream = call.adapter.stream_chat(
+                    hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
+                )
+                first = asyncio.ensure_future(anext(upstream))
+                continue
+            break
         yield responses.created_event(_partial_body(call, "in_progress", ""))
         yield responses.item_added_event(rid)
         yield responses.part_added_event(rid)
@@ -191,7 +337,10 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                         continue
                     if state.first_token_ms is None:
                         state.first_token_ms = call.elapsed_ms()
-                    if item.kind == "reasoning":
+                    if isinstance(item, ToolCallDelta):
+                        for event in state.calls.feed(item.index, item.id, item.name, item.arguments):
+                            yield event
+                    elif item.kind == "reasoning":
                         if not state.reasoning:
                             yield responses.reasoning_started_event(rid)
                         state.reasoning.append(item.text)
@@ -207,17 +356,28 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
             yield sse_error_event(error)
             return
         reported = state.end.usage if state.end and not (stopped or error) else None
-        usage = _counted(call, reported, text, "".join(state.reasoning))
+        usage = _counted(call, reported, text, "".join(state.reasoning), state.calls.arguments_text)
         if state.end and state.end.usage and (stopped or error):
             usage.input_tokens = state.end.usage.input_tokens or usage.input_tokens
         outcome = "error" if error else ("stopped" if stopped else "success")
         charge = await _settle_stream(call, state, outcome, usage, error)
         status = "failed" if error else ("stopped" if stopped else _status_for(state.end and state.end.finish_reason))
+        call_status = "completed" if status in ("completed", "incomplete") else "incomplete"
+        for event in state.calls.finish(call_status):
+            yield event
         yield responses.item_done_event(rid, text, "completed" if status != "failed" else "incomplete")
         if error is not None:
             yield sse_error_event(error)
         finish = "stopped" if stopped else (state.end.finish_reason if state.end else None)
-        body = _partial_body(call, status, text, usage=responses.usage_dict(usage, charge), finish_reason=finish)
+        body = _partial_body(
+            call,
+            status,
+            text,
+            usage=responses.usage_dict(usage, charge),
+            finish_reason=finish,
+            tool_calls=state.calls.calls,
+            call_status=call_status,
+        )
         yield responses.done_event(body)
     finally:
         hub.in_background(hub.streams.close(rid))
@@ -228,7 +388,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         with contextlib.suppress(Exception):
             await upstream.aclose()
         if not call.meter.settled:  # the client went away: bill what was produced, out of the cancellation's reach
-            usage = _counted(call, None, "".join(state.text), "".join(state.reasoning))
+            usage = _counted(call, None, "".join(state.text), "".join(state.reasoning), state.calls.arguments_text)
             cost, fields = _usage_fields(call, "stopped", usage, **_stream_fields(state, None))
             call.meter.settle_later("stopped", cost, **fields)
 
@@ -237,7 +397,7 @@ def _stream_fields(state: _StreamState, error: HubError | None) -> dict[str, Any
     return {
         "ttft_ms": state.first_token_ms,
         "error": error.detail if error is not None and isinstance(error.detail, str) else None,
-        "response_content": {"text": "".join(state.text)},
+        "response_content": _content("".join(state.text), state.calls.calls),
     }
 
 
@@ -249,7 +409,7 @@ async def _settle_stream(
 
 async def _until_stopped(
     upstream: AsyncIterator, stop: asyncio.Event, first: asyncio.Future
-) -> AsyncIterator[Delta | StreamEnd | None]:
+) -> AsyncIterator[Delta | ToolCallDelta | StreamEnd | None]:
     """Items of upstream (whose first read is already under way) until it ends or `stop` is set (then
     yields None once). Whatever ends this generator (stop, error, cancellation) cancels the pending read."""
     stop_wait = asyncio.ensure_future(stop.wait())
@@ -275,7 +435,9 @@ async def _until_stopped(
                 await nxt
 
 
-def _partial_body(call: ChatCall, status: str, text: str, usage=None, finish_reason=None) -> dict[str, Any]:
+def _partial_body(
+    call: ChatCall, status: str, text: str, usage=None, finish_reason=None, tool_calls=None, call_status="completed"
+) -> dict[str, Any]:
     return responses.response_body(
         response_id=call.response_id,
         created_at=call.created_at,
@@ -287,6 +449,8 @@ def _partial_body(call: ChatCall, status: str, text: str, usage=None, finish_rea
         duration_ms=call.elapsed_ms(),
         finish_reason=finish_reason,
         message="Stream stopped by the client" if status == "stopped" else "",
+        tool_calls=tool_calls,
+        call_status=call_status,
     )
 
 

@@ -1,8 +1,9 @@
 """Video generation jobs: created at once, followed by a background worker, billed exactly once.
 
 Lifecycle. `create_job` reserves the maximum cost (catalog price per second x duration x n) under the job's
-id, stores the job (`queued`), submits it to the provider and returns. The `VideoWorker` (one asyncio task
-per server process, started by `server.app.start_hub`) polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
+id, stores the job (`queued`), submits it to the provider and returns. The `VideoWorker` (an asyncio task
+started by `server.app.start_hub`; of all replicas only the one holding the poller lock runs it, see
+server.db.leader) polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
 updating `status` / `progress`, and finishes it: `completed` (result stored, real cost charged), `failed`
 or `cancelled` (everything released). Jobs live in the database, so a restarted server resumes them.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections import Counter
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import exists, func, insert, select, update
 
 from server.catalog import pricing
+from server.db import leader
 from server.db.models import CreditHold, UsageRecord, VideoJob
 from server.domain import billing, clock, media
 from server.domain.auth import Principal
@@ -88,7 +91,8 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
         lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
     )
     job_id = new_job_id()
-    meter = await billing.meter(hub, caller, route, amount, endpoint="video", request_id=job_id)
+    # slot=False: the job outlives the request that created it, so it does not count as one in flight
+    meter = await billing.meter(hub, caller, route, amount, endpoint="video", request_id=job_id, slot=False)
     now = clock.now()
     row = {
         "id": job_id,
@@ -342,24 +346,31 @@ async def cancel_job(hub: Hub, principal: Principal, job_id: str) -> VideoJob:
 
 
 class VideoWorker:
-    """Polls the providers for every unfinished job, every `interval` seconds, in one asyncio task."""
+    """Polls the providers for every unfinished job, every `interval` seconds, in one asyncio task.
 
-    def __init__(self, hub: Hub, interval: float):
+    With `elect` (the default unless HUB_VIDEO_WORKER forces it), only the process holding the `video-poller`
+    lock polls (server.db.leader: PostgreSQL advisory lock, or a file lock on SQLite); the others wait for it
+    and one takes over when the holder dies."""
+
+    def __init__(self, hub: Hub, interval: float, elect: bool = False):
         self.hub = hub
         self.interval = max(0.05, interval)
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._wake = asyncio.Event()
         self._errors: Counter[str] = Counter()
         self._last_recovery = float("-inf")
+        self.election = leader.leadership_for(hub.settings.database_url, "video-poller") if elect else None
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="video-worker")
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Lets the current pass finish (up to `grace` seconds), then stops."""
+        """Lets the current pass finish (up to `grace` seconds), then stops (and frees the lock)."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._task is None:
             return
@@ -372,16 +383,53 @@ class VideoWorker:
         self._task = None
 
     async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("video worker pass failed")
-            if self._stopping:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
-            self._wake.clear()
+        try:
+            while not self._stopping:
+                if self.election is not None and not await self._lead():
+                    return
+                await self._poll_while_leading()
+        finally:
+            if self.election is not None:
+                await self.election.release()
+
+    async def _lead(self) -> bool:
+        """Waits until this process holds the poller lock (True) or the worker stops (False)."""
+        acquiring = asyncio.ensure_future(self.election.acquire())
+        stopping = asyncio.ensure_future(self._stopped.wait())
+        try:
+            await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not acquiring.done():
+                acquiring.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acquiring
+        if self._stopping:
+            return False
+        acquiring.result()
+        log.info("this process (pid %d) is the video poller", os.getpid())
+        return True
+
+    async def _poll_while_leading(self) -> None:
+        lost = asyncio.ensure_future(self.election.lost.wait()) if self.election is not None else None
+        try:
+            while not self._stopping and (self.election is None or self.election.held):
+                try:
+                    await self.run_once()
+                except Exception:
+                    log.exception("video worker pass failed")
+                if self._stopping:
+                    return
+                waits = {asyncio.ensure_future(self._wake.wait())} | ({lost} if lost else set())
+                _done, pending = await asyncio.wait(waits, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
+                for task in pending - {lost}:
+                    task.cancel()
+                self._wake.clear()
+            if self.election is not None and not self._stopping:
+                log.warning("this process lost the video poller lock")
+        finally:
+            if lost is not None:
+                lost.cancel()
 
     async def run_once(self) -> None:
         """One pass: poll every unfinished job, then settle any final job left unsettled."""

@@ -55,3 +55,27 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.AddCreditsResponse(
             user_id=user.id, credits=nanos_to_usd(user.balance_nanos), transaction_id=txn
         )
+
+    @unary(auth=False)
+    async def SetDefaultLimits(self, request, context, principal):
+        require_admin(self._expected, context)
+        fields = ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period")
+        user = await users.set_default_limits(
+            self.hub,
+            request.email,
+            {name: getattr(request, name) if request.HasField(name) else None for name in fields},
+        )
+        return admin_pb2.SetDefaultLimitsResponse(user_id=user.id, **default_limit_fields(user))
+
+
+def default_limit_fields(user) -> dict:
+    """A user's default limits as message fields (unset ones left out)."""
+    out = {
+        name: getattr(user, f"default_{name}")
+        for name in ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests")
+        if getattr(user, f"default_{name}") is not None
+    }
+    if user.default_budget_nanos is not None:
+        out["budget_usd"] = nanos_to_usd(user.default_budget_nanos)
+        out["budget_period"] = user.default_budget_period or "total"
+    return out

@@ -166,8 +166,10 @@ def test_upstream_failure_mid_stream_is_an_error_event(gateway: Gateway, rest: h
     assert events[-1] == "[DONE]"
     errors = [e for e in events if isinstance(e, dict) and "error" in e]
     assert errors and errors[0]["error"]["provider"] == "openai"
+    # the provider broke off: the tokens it delivered are recorded, but a failure costs nothing
     [row] = usage_rows(gateway, user_id)
-    assert row["status"] in ("stopped", "error")
+    assert row["status"] == "error" and row["output_tokens"] > 0 and row["cost_nanos"] == 0
+    assert balance(rest, key) == 10
 
 
 def test_upstream_errors_map_to_clear_statuses(gateway: Gateway, rest: httpx.Client, make_user) -> None:

@@ -4,10 +4,6 @@ exactly once within seconds, by the next start or by a live replica, never touch
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from server.db.ledger import sync_url
 from tests.e2e.conftest import bearer
-from tests.harness import ROOT, Gateway, free_port, start_gateway
+from tests.harness import Gateway, start_gateway
 from tests.postgres import database_kinds, fresh_database_url
 
 _engines: dict[str, sqlalchemy.Engine] = {}
@@ -80,7 +76,7 @@ def crash_gateway(request) -> Gateway:
     extra = {"HUB_UPSTREAM_READ_TIMEOUT": "60"}
     if request.param == "postgresql":
         extra["HUB_DATABASE_URL"] = asyncio.run(fresh_database_url())
-    gw = start_gateway(extra)
+    gw = start_gateway(extra, workers=2)
     yield gw
     gw.close()
 
@@ -93,20 +89,19 @@ def test_kill_9_with_50_requests_in_flight_then_restart_refunds_every_hold(crash
     _until(lambda: _holds(gw) == 50, "50 holds")
     _until(lambda: _query(gw, "SELECT count(*) FROM active_streams")[0][0] == 25, "25 active streams")
     assert _balance(gw, user_id) < before
-    gw.server_proc.send_signal(signal.SIGKILL)
-    gw.server_proc.wait(10)
-    gw.procs.remove(gw.server_proc)
+    for index in list(gw.replicas):  # the whole deployment dies at once
+        gw.kill_replica(index)
     for thread in threads:
         thread.join(30)
     assert _holds(gw) == 50  # the crash left them
     gw.start_server()
-    _until(lambda: _holds(gw) == 0, "the restart to release every hold", timeout=10)
+    _until(lambda: _holds(gw) == 0, "the restart to release every hold", timeout=10)  # within its first sweep
     assert _balance(gw, user_id) == before
     assert _query(gw, "SELECT count(*) FROM active_streams") == [(0,)]
     assert _query(
         gw, "SELECT count(*) FROM transactions WHERE user_id = ? AND transaction_type = 'usage'", user_id
     ) == [(0,)]
-    assert len(_query(gw, "SELECT id FROM instances")) == 1  # only the live process
+    assert len(_query(gw, "SELECT id FROM instances")) == 2  # only the live processes
 
 
 def _grpc_chat(target: str, key: str, prompt: str) -> grpc.Future:
@@ -124,34 +119,21 @@ def test_a_live_replica_releases_a_dead_ones_holds_and_keeps_its_own(crash_gatew
     gw = crash_gateway
     user_id, key = gw.create_user("replicas@example.com", 10)
     before = _balance(gw, user_id)
-    port = free_port()
-    log = open(gw.workdir / "replica.log", "ab")
-    replica = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--no-migrate"],
-        cwd=ROOT,
-        env={**gw.env, "HUB_GRPC_PORT": str(port), "HUB_VIDEO_WORKER": "false"},
-        stdout=log,
-        stderr=log,
-    )
-    calls = []
+    calls = [_grpc_chat(gw.grpc_targets[0], key, "wait [[hang]]") for _ in range(10)]
     try:
-        _until(lambda: len(_query(gw, "SELECT id FROM instances")) == 2, "the replica to register", timeout=20)
-        calls = [_grpc_chat(gw.grpc_target, key, "wait [[hang]]") for _ in range(10)]
         _until(lambda: _holds(gw) == 10, "10 holds on the first process")
-        calls += [_grpc_chat(f"127.0.0.1:{port}", key, "wait [[hang]]") for _ in range(7)]
-        _until(lambda: _holds(gw) == 17, "7 more holds on the replica")
-        replica_instance = _query(gw, "SELECT id FROM instances WHERE pid = ?", replica.pid)[0][0]
-        os.kill(replica.pid, signal.SIGKILL)
-        replica.wait(10)
-        # the first process notices at its next sweep (same machine, pid gone): only the replica's holds go
-        _until(lambda: _holds(gw) == 10, "the live process to release the replica's 7 holds", timeout=5)
-        assert _query(gw, "SELECT count(*) FROM credit_holds WHERE instance_id = ?", replica_instance) == [(0,)]
+        calls += [_grpc_chat(gw.grpc_targets[1], key, "wait [[hang]]") for _ in range(7)]
+        _until(lambda: _holds(gw) == 17, "7 more holds on the second")
+        doomed = _query(gw, "SELECT id FROM instances WHERE pid = ?", gw.replicas[1].pid)[0][0]
+        gw.kill_replica(1)
+        # the live process notices at its next sweep (same machine, pid gone): only the dead one's holds go
+        _until(lambda: _holds(gw) == 10, "the live process to release the dead one's 7 holds", timeout=5)
+        assert _query(gw, "SELECT count(*) FROM credit_holds WHERE instance_id = ?", doomed) == [(0,)]
         assert _query(gw, "SELECT count(*) FROM instances") == [(1,)]
     finally:
-        if replica.poll() is None:
-            replica.kill()
         for call in calls:
             call.cancel()
             call.channel.close()
     _until(lambda: _holds(gw) == 0, "cancelled calls to settle")
     assert _balance(gw, user_id) == before
+    gw.start_replica(1)

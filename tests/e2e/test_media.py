@@ -192,7 +192,7 @@ def test_images_errors(gateway: Gateway, rest: httpx.Client, make_user) -> None:
     r = rest.post("/images/generations", headers=bearer(key), json={"model": "openai/gpt-image-2"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "prompt"]
     r = rest.post("/images/generations", headers=bearer(key), json={"prompt": "x", "model": "openai/dall-e-3"})
-    assert r.status_code == 404 and r.json()["detail"] == "Model 'openai/dall-e-3' is not available (disabled)"
+    assert r.status_code == 404 and r.json()["detail"].startswith("Model 'openai/dall-e-3' is not available (disabled)")
     r = rest.post("/images/generations", headers=bearer(key), json={"prompt": "x", "model": "anthropic/claude-x"})
     assert r.status_code == 404
     r = rest.post("/images/generations", headers=bearer(key), json={"prompt": "x", "model": "openai/gpt-4o-mini"})

@@ -34,16 +34,27 @@ VEO = "google/veo-3.1-fast-generate-preview"
 def vgw() -> Iterator[Gateway]:
     catalog_dir = Path(tempfile.mkdtemp(prefix="hub-catalog-"))
     shipped = json.loads((ROOT / "server" / "catalog" / "data" / "openai.json").read_text())
+
+    def live(m: dict) -> dict:  # the override re-enables a retired model: no retirement date either
+        return {k: v for k, v in m.items() if k not in ("retirement_date", "deprecation_date")}
+
     sora = [
-        {**m, "is_disabled": False, "status": "active", "description": f"{m['description']} (re-enabled for tests)"}
+        {
+            **live(m),
+            "is_disabled": False,
+            "status": "active",
+            "description": f"{m['description']} (re-enabled for tests)",
+        }
         for m in shipped["video_generation"]
     ]
-    dalle = [{**m, "is_disabled": False} for m in shipped["image_generation"] if m["modelName"] == "dall-e-3"]
+    dalle = [{**live(m), "is_disabled": False} for m in shipped["image_generation"] if m["modelName"] == "dall-e-3"]
     (catalog_dir / "openai.json").write_text(
         json.dumps({"id": "openai", "video_generation": sora, "image_generation": dalle})
     )
     google = json.loads((ROOT / "server" / "catalog" / "data" / "google.json").read_text())
-    imagen = [{**m, "is_disabled": False} for m in google["image_generation"] if m["modelName"].startswith("imagen-4")]
+    imagen = [
+        {**live(m), "is_disabled": False} for m in google["image_generation"] if m["modelName"].startswith("imagen-4")
+    ]
     (catalog_dir / "google.json").write_text(json.dumps({"id": "google", "image_generation": imagen}))
     gw = start_gateway(extra_env={"HUB_VIDEO_POLL_SECONDS": "0.2", "HUB_CATALOG_DIR": str(catalog_dir)})
     yield gw
@@ -305,8 +316,8 @@ def test_create_validation_credits_and_disabled_models(vgw: Gateway, api: httpx.
     r = api.post("/videos/generations", headers=bearer(key), json={"model": VEO})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "prompt"]
     r = create(api, key, "x", "google/veo-3.0-generate-001")
-    assert (
-        r.status_code == 404 and r.json()["detail"] == "Model 'google/veo-3.0-generate-001' is not available (disabled)"
+    assert r.status_code == 404 and r.json()["detail"].startswith(
+        "Model 'google/veo-3.0-generate-001' is not available (disabled)"
     )
     marker = f"too-dear-{uuid.uuid4().hex[:6]}"
     r = create(api, key, marker, "google/veo-3.1-generate-preview")  # 8 s x $0.40 > $1
