@@ -1,4 +1,4 @@
-"""The OpenAPI 3 document of the REST API, generated from the protos: `python -m server.openapi > gen/openapi.json`.
+"""The OpenAPI 3 document of the /api/v1 REST API, generated from the protos: `python -m server.openapi`.
 
 Routes come from the `google.api.http` annotations of the services Envoy transcodes (server.app.SERVICES), schemas
 from the message descriptors (as Envoy prints them: proto field names, int64 as strings, enums by name), and
@@ -252,6 +252,8 @@ def build(descriptor_set: Path = DESCRIPTOR_SET) -> dict[str, Any]:
             if rule is None:
                 continue  # gRPC-only (typed unary / streaming variants)
             verb, template, body = rule
+            if not template.startswith("/api/v1/"):
+                continue  # the OpenAI-compatible surface at /v1 follows OpenAI's own published document
             auth = getattr(getattr(service.servicer, method.name), "requires_auth", True)
             path, op = _operation(builder, method, verb, template, body, auth)
             paths.setdefault(path, {})[verb] = op
