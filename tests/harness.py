@@ -45,7 +45,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(check, what: str, timeout: float = 20.0) -> None:
+def _wait(check, what: str, timeout: float = 60.0) -> None:  # generous: CI machines may be busy
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:

@@ -95,3 +95,13 @@ def test_openapi_document_and_swagger_ui_are_served_locally(gateway: Gateway) ->
             r = client.get(asset)
             assert r.status_code == 200 and len(r.content) > 100, asset
         assert "/openapi.json" in client.get("/docs/init.js").text
+
+
+def test_an_upstream_rate_limit_passes_its_retry_after_on(rest: httpx.Client, make_user) -> None:
+    _, key = make_user()
+    r = rest.post(
+        "/chat/completions",
+        headers=bearer(key),
+        json=_chat_body(messages=[{"role": "user", "content": "x [[status:429]]"}]),
+    )
+    assert r.status_code == 429 and "openai" in r.json()["detail"] and r.headers["retry-after"] == "7"
