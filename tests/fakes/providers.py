@@ -1200,6 +1200,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        if status == 429:  # as the real APIs do
+            self.send_header("Retry-After", "7")
         self.end_headers()
         self.wfile.write(payload)
 
