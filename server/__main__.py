@@ -1,5 +1,5 @@
 """Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `set-default-limits`,
-`run` (server + Envoy), `catalog check` (compare the catalog with the providers' own model lists)."""
+`admin-token`, `run` (server + Envoy), `catalog check` (compare the catalog with the providers' own model lists)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,11 @@ def cmd_set_default_limits(args: argparse.Namespace) -> None:
     print(f"Default limits of {user.email} for new keys: {json.dumps(default_limit_fields(user)) or 'none'}")
 
 
+def cmd_admin_token(_args: argparse.Namespace) -> None:
+    """Prints the AdminService token (generating it into the data directory when HUB_ADMIN_TOKEN is unset)."""
+    print(get_settings().resolved_admin_token())
+
+
 def cmd_run(_args: argparse.Namespace) -> None:
     from server.runner import run_all
 
@@ -173,6 +178,8 @@ def main(argv: list[str] | None = None) -> None:
     defaults.add_argument("--budget-usd", type=float)
     defaults.add_argument("--budget-period", choices=("day", "week", "month", "total"))
     defaults.set_defaults(fn=cmd_set_default_limits)
+    token = sub.add_parser("admin-token", help="print the AdminService token (authorization: Bearer <token>)")
+    token.set_defaults(fn=cmd_admin_token)
     args = parser.parse_args(argv)
     getattr(args, "fn", cmd_serve)(args)
 

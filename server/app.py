@@ -149,13 +149,15 @@ async def start_hub(settings: Settings) -> Hub:
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
         retries=settings.upstream_retries,
+        total_timeout=settings.upstream_total_timeout,
+        stream_idle_timeout=settings.stream_idle_timeout,
     )
     hub.streams = ActiveStreams(hub)
     await hub.streams.start()
     await release_stale_holds(hub)
     if settings.video_worker is not False:  # follows unfinished video jobs, also those from before a restart
-        elect = settings.video_worker is None  # one poller among the replicas unless forced on
-        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds, elect=elect)
+        # One poller among the replicas (elected by a lock) unless HUB_VIDEO_WORKER=true forces it here.
+        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds, elect=settings.video_worker is None)
         hub.video_worker.start()
     return hub
 

@@ -52,6 +52,8 @@ def _wait(check, what: str, timeout: float = 20.0) -> None:
         try:
             if check():
                 return
+        except RuntimeError:  # the process is gone: waiting longer cannot help
+            raise
         except Exception as exc:
             last = exc
         time.sleep(0.05)
@@ -111,11 +113,16 @@ class Gateway:
     def server_procs(self) -> list[subprocess.Popen]:
         return list(self.replicas.values())
 
+    @property
+    def admin_auth(self) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata with the admin token the server generated into its data directory."""
+        return (("authorization", f"Bearer {(self.workdir / 'admin_token').read_text().strip()}"),)
+
     def create_user(self, email: str, credits: float = 10.0) -> tuple[int, str]:
         """(user_id, api_key) through the AdminService over gRPC."""
         with grpc.insecure_channel(self.grpc_target) as channel:
             reply = admin_pb2_grpc.AdminServiceStub(channel).CreateUser(
-                admin_pb2.CreateUserRequest(email=email, credits=credits)
+                admin_pb2.CreateUserRequest(email=email, credits=credits), metadata=self.admin_auth
             )
         return reply.user_id, reply.api_key
 
@@ -136,8 +143,20 @@ class Gateway:
         self.procs.append(proc)
         self.replicas[index] = proc
         if wait:
-            _wait(lambda: proc.poll() is None and grpc_serving(self.grpc_targets[index]), f"server {index}")
+            self._wait_replica(index)
         return proc
+
+    def _wait_replica(self, index: int) -> None:
+        proc = self.replicas[index]
+
+        def serving() -> bool:
+            if proc.poll() is not None:
+                name = "server.log" if index == 0 else f"server-{index}.log"
+                tail = (self.workdir / name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"server {index} exited with {proc.returncode}:\n{tail}")
+            return grpc_serving(self.grpc_targets[index])
+
+        _wait(serving, f"server {index}")
 
     def served_requests(self, index: int) -> int:
         """Requests replica `index` finished since it started (its Prometheus counter; needs metrics=True)."""
@@ -156,8 +175,7 @@ class Gateway:
         for index in range(len(self.grpc_ports)):
             self.start_replica(index, wait=False)
         for index in range(len(self.grpc_ports)):
-            proc = self.replicas[index]
-            _wait(lambda p=proc, i=index: p.poll() is None and grpc_serving(self.grpc_targets[i]), f"server {index}")
+            self._wait_replica(index)
         if self.envoy is not None:
             self.wait_rest()
 
@@ -187,10 +205,13 @@ def start_gateway(
     fake_providers: bool = True,
     workers: int | None = None,
     metrics: bool = False,
+    provider_paths: bool = False,
 ) -> Gateway:
     """Fake providers, migration, `workers` server processes (default HUB_WORKERS in extra_env, else 1), then
     Envoy in front of all of them; returns once REST answers. `metrics`: each replica exports Prometheus
-    metrics on its own port (`served_requests`)."""
+    metrics on its own port (`served_requests`). `provider_paths`: each provider's base URL gets its own path
+    prefix on the fake (`/mistral/v1`), so the fake applies that provider's own validation and recorded
+    requests say which provider was called."""
     workdir = Path(tempfile.mkdtemp(prefix="hub-"))
     if workers is None:
         workers = int((extra_env or {}).get("HUB_WORKERS", "1"))
@@ -214,7 +235,7 @@ def start_gateway(
         fake = f"http://127.0.0.1:{fake_port}"
         for pid in PROVIDER_IDS:
             env[f"{pid.upper()}_API_KEY"] = f"sk-test-{pid}"
-            env[f"{pid.upper()}_BASE_URL"] = fake_base_url(fake, pid)
+            env[f"{pid.upper()}_BASE_URL"] = fake_base_url(f"{fake}/{pid}" if provider_paths else fake, pid)
     env.update(extra_env or {})
     env.pop("HUB_WORKERS", None)
     gw = Gateway(workdir, http_port, grpc_ports, fake_port, env)

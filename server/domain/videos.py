@@ -2,8 +2,8 @@
 
 Lifecycle. `create_job` reserves the maximum cost (catalog price per second x duration x n) under the job's
 id, stores the job (`queued`), submits it to the provider and returns. The `VideoWorker` (an asyncio task
-started by `server.app.start_hub`; of all replicas only the one holding the poller lock runs it, see server.db.leader)
-polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
+started by `server.app.start_hub`; of all replicas only the one holding the poller lock runs it, see
+server.db.leader) polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
 updating `status` / `progress`, and finishes it: `completed` (result stored, real cost charged), `failed`
 or `cancelled` (everything released). Jobs live in the database, so a restarted server resumes them.
 
