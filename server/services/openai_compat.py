@@ -86,7 +86,8 @@ class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
         self.hub = hub
 
     async def _prepare(self, req: common.Request, context, principal: Principal, endpoint: str):
-        caller = _caller(context, principal, req.model, req.byok_key, req.session_id)
+        fallbacks = {} if req.fallbacks is None else {"fallbacks": req.fallbacks}  # read by inference.prepare
+        caller = _caller(context, principal, req.model, req.byok_key, req.session_id, **fallbacks)
         return await inference.prepare(self.hub, caller, endpoint=endpoint, params=req.params)
 
     async def _events(self, call: inference.ChatCall, context, translate: Callable):

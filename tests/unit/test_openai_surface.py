@@ -92,7 +92,7 @@ def test_chat_request_maps_onto_chat_params() -> None:
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_p": 2}, "top_p"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 2}, "n"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "web"}]}, "tools.0.type"),
-        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "fallbacks": ["a/b"]}, "fallbacks"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "fallbacks": "a/b"}, "fallbacks"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "frobnicate": 1}, "frobnicate"),
     ],
 )

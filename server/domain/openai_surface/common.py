@@ -29,17 +29,24 @@ class Request:
     byok_key: str | None
     session_id: str | None
     echo: dict[str, Any]  # request values the Responses object repeats (instructions, tools, ...)
+    fallbacks: list[Any] | None = None  # further "provider/model" names (server.domain.inference validates)
 
 
 def extensions(body: Body) -> tuple[str | None, str | None]:
-    """The documented body extensions: `byok_api_key`, `session_id`, and `fallbacks` (refused until routing has
-    fallbacks: accepting it silently would promise a retry on other models that never happens)."""
-    byok = body.string("byok_api_key")
-    session_id = body.string("session_id")
-    fallbacks = body.array("fallbacks")
+    """The documented body extensions `byok_api_key` and `session_id`; `fallbacks` is refused here (only chat
+    and Responses have fallbacks, see chat_extensions): accepting it would promise a retry that never happens."""
+    byok, session_id, fallbacks = chat_extensions(body)
     if fallbacks:
-        body.fail("fallbacks", "fallbacks are not supported by this gateway yet", "unsupported_parameter")
+        body.fail(
+            "fallbacks", "fallbacks are supported by chat completions and responses only", "unsupported_parameter"
+        )
     return byok, session_id
+
+
+def chat_extensions(body: Body) -> tuple[str | None, str | None, list[Any] | None]:
+    """The body extensions of text generation: `byok_api_key`, `session_id`, and `fallbacks` (the models tried
+    next when the chosen one fails before any output, as `additional_params.fallbacks` on /api/v1)."""
+    return body.string("byok_api_key"), body.string("session_id"), body.array("fallbacks")
 
 
 def check_function(body: Body, loc: list, function: Any) -> None:
