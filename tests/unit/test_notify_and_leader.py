@@ -52,6 +52,13 @@ async def test_notifier_reaches_the_other_processes(kind: str) -> None:
         assert await asyncio.wait_for(got["c"].get(), 5) == "stream-1"
         assert got["a"].empty()  # the sender handles its own streams directly
         assert not dead.exists()
+        delays = []
+        for i in range(5):
+            sent = time.perf_counter()
+            await notifiers["a"].after_commit(f"timed-{i}")
+            assert await asyncio.wait_for(got["b"].get(), 5) == f"timed-{i}"
+            delays.append(time.perf_counter() - sent)
+        assert sorted(delays)[2] < 0.1, delays
     finally:
         for notifier in notifiers.values():
             await notifier.close()
@@ -163,6 +170,14 @@ async def _postgres_notifier_delivers_on_commit_and_reconnects() -> None:
         with sender.begin() as conn:
             listener.in_transaction(conn, "before")
         assert await asyncio.wait_for(received.get(), 5) == "before"
+        delays = []
+        for i in range(5):
+            with sender.begin() as conn:
+                listener.in_transaction(conn, f"timed-{i}")
+            committed = time.perf_counter()
+            assert await asyncio.wait_for(received.get(), 5) == f"timed-{i}"
+            delays.append(time.perf_counter() - committed)
+        assert sorted(delays)[2] < 0.1, delays  # from commit to the other process's handler
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
             f"hub-listen:{os.getpid()}",
