@@ -1,5 +1,5 @@
 """Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `set-default-limits`,
-`run` (server + Envoy), `catalog check` (compare the catalog with the providers' own model lists)."""
+`admin-token`, `run` (server + Envoy), `catalog check` (compare the catalog with the providers' own model lists)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,19 @@ import json
 import logging
 import sys
 
+import uvloop
+
+from server.app import serve
+from server.catalog import drift
+from server.catalog.catalog import CatalogError
 from server.config import get_settings
+from server.db.migrate import upgrade
+from server.domain import users
+from server.domain.money import nanos_to_usd
+from server.errors import HubError, ValidationFailed
+from server.hub import Hub
+from server.runner import run_all
+from server.services.admin import default_limit_fields
 
 
 def _setup_logging() -> None:
@@ -18,16 +30,10 @@ def _setup_logging() -> None:
 
 
 def _loop_policy() -> None:
-    try:
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:  # pragma: no cover - uvloop is pinned in requirements
-        pass
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 async def _with_hub(fn):
-    from server.hub import Hub
 
     hub = Hub.create(get_settings())
     try:
@@ -37,8 +43,6 @@ async def _with_hub(fn):
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from server.app import serve
-    from server.db.migrate import upgrade
 
     if not getattr(args, "no_migrate", False):
         upgrade()
@@ -47,17 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> None:
-    from server.db.migrate import upgrade
 
     upgrade()
     print("database migrated to head")
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
-    from server.db.migrate import upgrade
-    from server.domain import users
-    from server.domain.money import nanos_to_usd
-    from server.errors import HubError
 
     upgrade()
     try:
@@ -80,10 +79,6 @@ def cmd_create_user(args: argparse.Namespace) -> None:
 
 
 def cmd_add_credits(args: argparse.Namespace) -> None:
-    from server.db.migrate import upgrade
-    from server.domain import users
-    from server.domain.money import nanos_to_usd
-    from server.errors import HubError
 
     upgrade()
     try:
@@ -94,10 +89,6 @@ def cmd_add_credits(args: argparse.Namespace) -> None:
 
 
 def cmd_set_default_limits(args: argparse.Namespace) -> None:
-    from server.db.migrate import upgrade
-    from server.domain import users
-    from server.errors import HubError, ValidationFailed
-    from server.services.admin import default_limit_fields
 
     upgrade()
     given = {
@@ -116,16 +107,18 @@ def cmd_set_default_limits(args: argparse.Namespace) -> None:
     print(f"Default limits of {user.email} for new keys: {json.dumps(default_limit_fields(user)) or 'none'}")
 
 
+def cmd_admin_token(_args: argparse.Namespace) -> None:
+    """Prints the AdminService token (generating it into the data directory when HUB_ADMIN_TOKEN is unset)."""
+    print(get_settings().resolved_admin_token())
+
+
 def cmd_run(_args: argparse.Namespace) -> None:
-    from server.runner import run_all
 
     sys.exit(run_all(get_settings()))
 
 
 def cmd_catalog_check(args: argparse.Namespace) -> None:
     """Exit status: 0 no drift, 1 drift found, 2 a provider could not be checked (or a bad argument)."""
-    from server.catalog import drift
-    from server.catalog.catalog import CatalogError
 
     try:
         code = asyncio.run(drift.run(get_settings().catalog_dir, args.provider, args.write, sys.stdout))
@@ -173,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     defaults.add_argument("--budget-usd", type=float)
     defaults.add_argument("--budget-period", choices=("day", "week", "month", "total"))
     defaults.set_defaults(fn=cmd_set_default_limits)
+    token = sub.add_parser("admin-token", help="print the AdminService token (authorization: Bearer <token>)")
+    token.set_defaults(fn=cmd_admin_token)
     args = parser.parse_args(argv)
     getattr(args, "fn", cmd_serve)(args)
 

@@ -149,6 +149,8 @@ async def start_hub(settings: Settings) -> Hub:
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
         retries=settings.upstream_retries,
+        total_timeout=settings.upstream_total_timeout,
+        stream_idle_timeout=settings.stream_idle_timeout,
     )
     hub.streams = ActiveStreams(hub)
     await hub.streams.start()

@@ -113,11 +113,16 @@ class Gateway:
     def server_procs(self) -> list[subprocess.Popen]:
         return list(self.replicas.values())
 
+    @property
+    def admin_auth(self) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata with the admin token the server generated into its data directory."""
+        return (("authorization", f"Bearer {(self.workdir / 'admin_token').read_text().strip()}"),)
+
     def create_user(self, email: str, credits: float = 10.0) -> tuple[int, str]:
         """(user_id, api_key) through the AdminService over gRPC."""
         with grpc.insecure_channel(self.grpc_target) as channel:
             reply = admin_pb2_grpc.AdminServiceStub(channel).CreateUser(
-                admin_pb2.CreateUserRequest(email=email, credits=credits)
+                admin_pb2.CreateUserRequest(email=email, credits=credits), metadata=self.admin_auth
             )
         return reply.user_id, reply.api_key
 
@@ -200,10 +205,13 @@ def start_gateway(
     fake_providers: bool = True,
     workers: int | None = None,
     metrics: bool = False,
+    provider_paths: bool = False,
 ) -> Gateway:
     """Fake providers, migration, `workers` server processes (default HUB_WORKERS in extra_env, else 1), then
     Envoy in front of all of them; returns once REST answers. `metrics`: each replica exports Prometheus
-    metrics on its own port (`served_requests`)."""
+    metrics on its own port (`served_requests`). `provider_paths`: each provider's base URL gets its own path
+    prefix on the fake (`/mistral/v1`), so the fake applies that provider's own validation and recorded
+    requests say which provider was called."""
     workdir = Path(tempfile.mkdtemp(prefix="hub-"))
     if workers is None:
         workers = int((extra_env or {}).get("HUB_WORKERS", "1"))
@@ -227,7 +235,7 @@ def start_gateway(
         fake = f"http://127.0.0.1:{fake_port}"
         for pid in PROVIDER_IDS:
             env[f"{pid.upper()}_API_KEY"] = f"sk-test-{pid}"
-            env[f"{pid.upper()}_BASE_URL"] = fake_base_url(fake, pid)
+            env[f"{pid.upper()}_BASE_URL"] = fake_base_url(f"{fake}/{pid}" if provider_paths else fake, pid)
     env.update(extra_env or {})
     env.pop("HUB_WORKERS", None)
     gw = Gateway(workdir, http_port, grpc_ports, fake_port, env)

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.catalog import pricing
-from server.domain import billing, responses, tokens
+from server.domain import billing, features, request_tokens, responses, tokens
 from server.domain.caller import Caller
 from server.domain.routing import Route, resolve, split_model
 from server.errors import HubError, NotFound, Unavailable, UpstreamError, ValidationFailed, sse_error_event
-from server.providers import registry
-from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts
+from server.providers import openai_responses, registry
+from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts, ToolCall, ToolCallDelta
 
 if TYPE_CHECKING:
     from server.hub import Hub
@@ -76,11 +76,15 @@ def _max_output(route: Route, requested: int | None) -> int:
 
 
 async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams) -> ChatCall:
-    """Routes the call (and its fallbacks) and reserves the dearest candidate's maximum cost; raises
-    402/404/429/503 before anything is sent upstream."""
+    """Routes the call (and its fallbacks), checks that each candidate can do what the request asks (422
+    before any call), and reserves the dearest candidate's maximum cost; raises 402/404/422/429/503 before
+    anything is sent upstream."""
     names = _fallback_names(hub, caller)
     candidates, unusable = _candidates(hub, caller, names, params.max_tokens)
-    prompt_tokens = tokens.count_messages(params.messages)
+    for c in candidates:
+        features.check(c.route.provider, c.route.config.wire_format, c.route.model, c.route.entry, params)
+    # text, tool definitions and earlier calls, images and PDFs at their worst case, per wire format
+    prompt_tokens = max(request_tokens.count_prompt(params, c.route.config.wire_format) for c in candidates)
     worst_in = int(prompt_tokens * INPUT_MARGIN) + 16
     worst_case = max(pricing.max_token_cost_nanos(c.route.entry, worst_in, c.max_out) for c in candidates)
     meter = await billing.meter(
@@ -99,6 +103,14 @@ async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams
         await meter.record_failed_attempt(exc)
     _use(call, candidates[0])
     return call
+
+
+def _chat_adapter(route: Route) -> ChatCapability:
+    """The route's chat implementation: the Responses API for OpenAI models the catalog says take tools with
+    reasoning only there (`upstreamApi: "responses"`), else the wire format's chat adapter."""
+    if route.config.wire_format == registry.OPENAI and route.entry.get("upstreamApi") == "responses":
+        return openai_responses
+    return registry.capability(route.config, "chat")
 
 
 def _fallback_names(hub: Hub, caller: Caller) -> list[str]:
@@ -139,7 +151,7 @@ def _candidates(
             )
         try:
             route = resolve(hub, provider, model, CATEGORY, caller.byok_key)
-            adapter = registry.capability(route.config, "chat")
+            adapter = _chat_adapter(route)
         except (NotFound, Unavailable) as exc:
             if not names:
                 raise
@@ -171,11 +183,12 @@ async def _next_candidate(call: ChatCall, error: HubError) -> None:
     _use(call, call.fallbacks.pop(0))
 
 
-def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str) -> TokenCounts:
-    """The provider's usage when it reported one, else counted with the tokenizer."""
+def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str, calls: str = "") -> TokenCounts:
+    """The provider's usage when it reported one, else counted with the tokenizer (`calls`: the tool-call
+    names and arguments the model wrote)."""
     if reported is not None and (reported.input_tokens or reported.output_tokens):
         return reported
-    out = tokens.count_text(text) + tokens.count_text(reasoning)
+    out = tokens.count_text(text) + tokens.count_text(reasoning) + tokens.count_text(calls)
     return TokenCounts(
         input_tokens=call.prompt_tokens, output_tokens=out, reasoning_tokens=tokens.count_text(reasoning)
     )
@@ -230,8 +243,9 @@ async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
                 if not _falls_back(call, error):
                     raise error from exc
                 await _next_candidate(call, error)
-    usage = _counted(call, result.usage, result.text, result.reasoning)
-    charge = await _settle(call, "success", usage, response_content={"text": result.text})
+    calls_text = "".join(c.name + c.arguments for c in result.tool_calls)
+    usage = _counted(call, result.usage, result.text, result.reasoning, calls_text)
+    charge = await _settle(call, "success", usage, response_content=_content(result.text, result.tool_calls))
     return responses.response_body(
         response_id=call.response_id,
         created_at=call.created_at,
@@ -242,19 +256,29 @@ async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
         usage=responses.usage_dict(usage, charge),
         duration_ms=call.elapsed_ms(),
         finish_reason=result.finish_reason,
+        tool_calls=result.tool_calls,
     )
 
 
+def _content(text: str, calls: list[ToolCall]) -> dict[str, Any]:
+    """What the usage record keeps of the answer: its text and its tool calls."""
+    content: dict[str, Any] = {"text": text}
+    if calls:
+        content["tool_calls"] = [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
+    return content
+
+
 class _StreamState:
-    def __init__(self) -> None:
+    def __init__(self, response_id: str) -> None:
         self.text: list[str] = []
         self.reasoning: list[str] = []
+        self.calls = responses.ToolCallEvents(response_id)
         self.end: StreamEnd | None = None
         self.first_token_ms: float | None = None
 
     @property
     def produced(self) -> bool:
-        return bool(self.text or self.reasoning)
+        return bool(self.text or self.reasoning or self.calls.calls)
 
 
 async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
@@ -269,7 +293,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
     5xx, rejected key) still reaches the caller as a plain HTTP error instead of a stream that died."""
     rid = call.response_id
     stop = await hub.streams.open(rid, call.meter.reservation.user_id)
-    state = _StreamState()
+    state = _StreamState(rid)
     upstream = call.adapter.stream_chat(
         hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
     )
@@ -313,7 +337,10 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
                         continue
                     if state.first_token_ms is None:
                         state.first_token_ms = call.elapsed_ms()
-                    if item.kind == "reasoning":
+                    if isinstance(item, ToolCallDelta):
+                        for event in state.calls.feed(item.index, item.id, item.name, item.arguments):
+                            yield event
+                    elif item.kind == "reasoning":
                         if not state.reasoning:
                             yield responses.reasoning_started_event(rid)
                         state.reasoning.append(item.text)
@@ -329,17 +356,28 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
             yield sse_error_event(error)
             return
         reported = state.end.usage if state.end and not (stopped or error) else None
-        usage = _counted(call, reported, text, "".join(state.reasoning))
+        usage = _counted(call, reported, text, "".join(state.reasoning), state.calls.arguments_text)
         if state.end and state.end.usage and (stopped or error):
             usage.input_tokens = state.end.usage.input_tokens or usage.input_tokens
         outcome = "error" if error else ("stopped" if stopped else "success")
         charge = await _settle_stream(call, state, outcome, usage, error)
         status = "failed" if error else ("stopped" if stopped else _status_for(state.end and state.end.finish_reason))
+        call_status = "completed" if status in ("completed", "incomplete") else "incomplete"
+        for event in state.calls.finish(call_status):
+            yield event
         yield responses.item_done_event(rid, text, "completed" if status != "failed" else "incomplete")
         if error is not None:
             yield sse_error_event(error)
         finish = "stopped" if stopped else (state.end.finish_reason if state.end else None)
-        body = _partial_body(call, status, text, usage=responses.usage_dict(usage, charge), finish_reason=finish)
+        body = _partial_body(
+            call,
+            status,
+            text,
+            usage=responses.usage_dict(usage, charge),
+            finish_reason=finish,
+            tool_calls=state.calls.calls,
+            call_status=call_status,
+        )
         yield responses.done_event(body)
     finally:
         hub.in_background(hub.streams.close(rid))
@@ -350,7 +388,7 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
         with contextlib.suppress(Exception):
             await upstream.aclose()
         if not call.meter.settled:  # the client went away: bill what was produced, out of the cancellation's reach
-            usage = _counted(call, None, "".join(state.text), "".join(state.reasoning))
+            usage = _counted(call, None, "".join(state.text), "".join(state.reasoning), state.calls.arguments_text)
             cost, fields = _usage_fields(call, "stopped", usage, **_stream_fields(state, None))
             call.meter.settle_later("stopped", cost, **fields)
 
@@ -359,7 +397,7 @@ def _stream_fields(state: _StreamState, error: HubError | None) -> dict[str, Any
     return {
         "ttft_ms": state.first_token_ms,
         "error": error.detail if error is not None and isinstance(error.detail, str) else None,
-        "response_content": {"text": "".join(state.text)},
+        "response_content": _content("".join(state.text), state.calls.calls),
     }
 
 
@@ -371,7 +409,7 @@ async def _settle_stream(
 
 async def _until_stopped(
     upstream: AsyncIterator, stop: asyncio.Event, first: asyncio.Future
-) -> AsyncIterator[Delta | StreamEnd | None]:
+) -> AsyncIterator[Delta | ToolCallDelta | StreamEnd | None]:
     """Items of upstream (whose first read is already under way) until it ends or `stop` is set (then
     yields None once). Whatever ends this generator (stop, error, cancellation) cancels the pending read."""
     stop_wait = asyncio.ensure_future(stop.wait())
@@ -397,7 +435,9 @@ async def _until_stopped(
                 await nxt
 
 
-def _partial_body(call: ChatCall, status: str, text: str, usage=None, finish_reason=None) -> dict[str, Any]:
+def _partial_body(
+    call: ChatCall, status: str, text: str, usage=None, finish_reason=None, tool_calls=None, call_status="completed"
+) -> dict[str, Any]:
     return responses.response_body(
         response_id=call.response_id,
         created_at=call.created_at,
@@ -409,6 +449,8 @@ def _partial_body(call: ChatCall, status: str, text: str, usage=None, finish_rea
         duration_ms=call.elapsed_ms(),
         finish_reason=finish_reason,
         message="Stream stopped by the client" if status == "stopped" else "",
+        tool_calls=tool_calls,
+        call_status=call_status,
     )
 
 

@@ -6,10 +6,12 @@ the answers: reasoning (`reasoning_content`), usage details and the stream's fin
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from pydantic import Field
 
 from server.errors import BadRequest, UpstreamError
 from server.providers.base import (
@@ -19,9 +21,14 @@ from server.providers.base import (
     EmbeddingResult,
     ProviderConfig,
     StreamEnd,
+    StreamItem,
     TokenCounts,
+    ToolCall,
+    ToolCallDelta,
 )
 from server.providers.http import event_json, open_sse, post_json, provider_message, stream_ended_early
+from server.providers.media_inputs import inline_remote_files
+from server.providers.shapes import Shape, validated
 
 # Fields the adapter owns: `extra` (additional_params) cannot override them.
 _RESERVED = frozenset({"model", "messages", "stream", "stream_options", "input"})
@@ -74,15 +81,61 @@ def headers(api_key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def chat_body(params: ChatParams, *, stream: bool, stream_usage_option: bool = True) -> dict[str, Any]:
+# Per-provider differences the providers document (see README "Agentic chat"): Mistral names the seed
+# `random_seed`, wants tool-call ids of exactly 9 letters/digits, and reads PDFs as `document_url` parts.
+_SEED_FIELD = {"mistral": "random_seed"}
+_NINE_CHAR_IDS = frozenset({"mistral"})
+_DOCUMENT_URL_PDFS = frozenset({"mistral"})
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def nine_char_id(call_id: str) -> str:
+    """A stable [a-zA-Z0-9]{9} id for any tool-call id (Mistral refuses others); already valid ids stay."""
+    if len(call_id) == 9 and call_id.isascii() and call_id.isalnum():
+        return call_id
+    number = int.from_bytes(hashlib.sha256(call_id.encode()).digest()[:8], "big")
+    return "".join(_ID_ALPHABET[(number // 62**i) % 62] for i in range(9))
+
+
+def _provider_messages(messages: list[dict[str, Any]], provider: str) -> list[dict[str, Any]]:
+    """Our messages (already OpenAI-shaped) with the provider's documented exceptions applied."""
+    if provider not in _NINE_CHAR_IDS and provider not in _DOCUMENT_URL_PDFS:
+        return messages
+    out = []
+    for message in messages:
+        message = dict(message)
+        if provider in _NINE_CHAR_IDS:
+            if message.get("tool_calls"):
+                message["tool_calls"] = [{**c, "id": nine_char_id(c["id"])} for c in message["tool_calls"]]
+            if message.get("tool_call_id"):
+                message["tool_call_id"] = nine_char_id(message["tool_call_id"])
+        if provider in _DOCUMENT_URL_PDFS and isinstance(message.get("content"), list):
+            message["content"] = [
+                {"type": "document_url", "document_url": p["file"]["file_data"]} if p.get("type") == "file" else p
+                for p in message["content"]
+            ]
+        out.append(message)
+    return out
+
+
+def chat_body(
+    params: ChatParams, *, stream: bool, stream_usage_option: bool = True, provider: str = "openai"
+) -> dict[str, Any]:
     """The JSON body of POST /chat/completions."""
-    body: dict[str, Any] = {"model": params.model, "messages": params.messages}
+    body: dict[str, Any] = {"model": params.model, "messages": _provider_messages(params.messages, provider)}
     optional = {
         "temperature": params.temperature,
         "max_tokens": params.max_tokens,
         "top_p": params.top_p,
         "frequency_penalty": params.frequency_penalty,
         "presence_penalty": params.presence_penalty,
+        "tools": params.tools,
+        "tool_choice": params.tool_choice,
+        "parallel_tool_calls": params.parallel_tool_calls,
+        "response_format": params.response_format,
+        "stop": params.stop,
+        _SEED_FIELD.get(provider, "seed"): params.seed,
+        "reasoning_effort": params.reasoning_effort,
     }
     if "max_completion_tokens" in params.extra:  # newer OpenAI models refuse max_tokens next to it
         optional.pop("max_tokens")
@@ -98,8 +151,10 @@ def parse_usage(usage: Any) -> TokenCounts | None:
     """OpenAI usage → TokenCounts (prompt includes cached tokens, completion includes reasoning tokens)."""
     if not isinstance(usage, dict):
         return None
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
+    prompt_details = usage.get("prompt_tokens_details")
+    completion_details = usage.get("completion_tokens_details")
+    prompt_details = prompt_details if isinstance(prompt_details, dict) else {}
+    completion_details = completion_details if isinstance(completion_details, dict) else {}
     return TokenCounts(
         input_tokens=count_of(usage, "prompt_tokens"),
         output_tokens=count_of(usage, "completion_tokens"),
@@ -109,40 +164,97 @@ def parse_usage(usage: Any) -> TokenCounts | None:
     )
 
 
-def _reasoning(message: dict[str, Any]) -> str:
+# -- the answer's shape (validated once, here; see server.providers.shapes)
+
+
+class _Function(Shape):
+    name: str | None = None
+    arguments: str | None = None
+
+
+class _ToolCall(Shape):
+    index: int = 0
+    id: str | None = None
+    type: str | None = None
+    function: _Function | None = None
+
+
+class _Message(Shape):
+    content: str | None = None
+    reasoning_content: str | None = None
+    reasoning: str | None = None
+    tool_calls: list[_ToolCall] | None = None
+
+
+class _Choice(Shape):
+    index: int = 0
+    message: _Message | None = None
+    finish_reason: str | None = None
+
+
+class _Completion(Shape):
+    choices: list[_Choice] = Field(min_length=1)
+    usage: dict[str, Any] | None = None
+
+
+class _ChunkChoice(Shape):
+    index: int = 0
+    delta: _Message | None = None
+    finish_reason: str | None = None
+
+
+class _Chunk(Shape):
+    choices: list[_ChunkChoice] | None = None
+    usage: dict[str, Any] | None = None
+
+
+def _reasoning(message: _Message | None) -> str:
     # DeepSeek, xAI and vLLM say reasoning_content; Groq says reasoning
-    value = message.get("reasoning_content") or message.get("reasoning")
-    return value if isinstance(value, str) else ""
+    return (message.reasoning_content or message.reasoning or "") if message else ""
 
 
-def parse_chat(data: dict[str, Any]) -> ChatResult:
-    """A chat.completion object → ChatResult (first choice)."""
-    choice = (data.get("choices") or [{}])[0]
-    message = choice.get("message") or {}
-    text = message.get("content")
+def parse_chat(data: Any, provider: str = "openai") -> ChatResult:
+    """A chat.completion object → ChatResult (first choice), tool calls included; 502 when malformed."""
+    completion = validated(_Completion, data, provider)
+    choice = completion.choices[0]
+    message = choice.message or _Message()
+    calls = [
+        ToolCall(id=c.id or f"call_{i}", name=(c.function.name or ""), arguments=c.function.arguments or "")
+        for i, c in enumerate(message.tool_calls or [])
+        if c.function is not None
+    ]
+    finish = choice.finish_reason or "stop"
+    if calls and finish == "stop":
+        finish = "tool_calls"
     return ChatResult(
-        text=text if isinstance(text, str) else "",
-        finish_reason=choice.get("finish_reason") or "stop",
-        usage=parse_usage(data.get("usage")),
+        text=message.content or "",
+        finish_reason=finish,
+        usage=parse_usage(completion.usage),
         reasoning=_reasoning(message),
+        tool_calls=calls,
     )
 
 
-def parse_chunk(chunk: dict[str, Any]) -> tuple[list[Delta], str | None, TokenCounts | None]:
-    """One chat.completion.chunk → its deltas, its finish reason and its usage (each may be empty)."""
-    deltas: list[Delta] = []
+def parse_chunk(
+    chunk: Any, provider: str = "openai"
+) -> tuple[list[Delta | ToolCallDelta], str | None, TokenCounts | None]:
+    """One chat.completion.chunk → its deltas (text, reasoning, tool-call pieces), finish reason and usage."""
+    parsed = validated(_Chunk, chunk, provider)
+    deltas: list[Delta | ToolCallDelta] = []
     finish = None
-    for choice in chunk.get("choices") or []:
-        if choice.get("index", 0) != 0:
+    for choice in parsed.choices or []:
+        if choice.index != 0:
             continue
-        delta = choice.get("delta") or {}
+        delta = choice.delta or _Message()
         if reasoning := _reasoning(delta):
             deltas.append(Delta("reasoning", reasoning))
-        content = delta.get("content")
-        if isinstance(content, str) and content:
-            deltas.append(Delta("text", content))
-        finish = choice.get("finish_reason") or finish
-    return deltas, finish, parse_usage(chunk.get("usage"))
+        if delta.content:
+            deltas.append(Delta("text", delta.content))
+        for call in delta.tool_calls or []:
+            fn = call.function or _Function()
+            deltas.append(ToolCallDelta(index=call.index, arguments=fn.arguments or "", id=call.id, name=fn.name))
+        finish = choice.finish_reason or finish
+    return deltas, finish, parse_usage(parsed.usage)
 
 
 def embed_body(model: str, texts: list[str], extra: dict[str, Any]) -> dict[str, Any]:
@@ -164,17 +276,17 @@ def parse_embeddings(data: dict[str, Any]) -> EmbeddingResult:
 async def chat(
     client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
 ) -> ChatResult:
-    body = chat_body(params, stream=False)
+    params = await inline_remote_files(client, params, images=False)
+    body = chat_body(params, stream=False, provider=cfg.id)
     data = await post_json(client, cfg.id, f"{cfg.base_url}/chat/completions", headers(api_key), body, byok=byok)
-    if not isinstance(data, dict) or not data.get("choices"):
-        raise UpstreamError(cfg.id, 502, "the provider's answer has no choices")
-    return parse_chat(data)
+    return parse_chat(data, cfg.id)
 
 
 async def stream_chat(
     client: httpx.AsyncClient, cfg: ProviderConfig, params: ChatParams, api_key: str, *, byok: bool
-) -> AsyncIterator[Delta | StreamEnd]:
-    body = chat_body(params, stream=True, stream_usage_option=cfg.stream_usage_option)
+) -> AsyncIterator[StreamItem]:
+    params = await inline_remote_files(client, params, images=False)
+    body = chat_body(params, stream=True, stream_usage_option=cfg.stream_usage_option, provider=cfg.id)
     url = f"{cfg.base_url}/chat/completions"
     finish: str | None = None
     usage: TokenCounts | None = None
@@ -191,7 +303,7 @@ async def stream_chat(
                 continue
             if chunk.get("error"):
                 raise UpstreamError(cfg.id, 502, provider_message(event.data) or "error in stream")
-            deltas, chunk_finish, chunk_usage = parse_chunk(chunk)
+            deltas, chunk_finish, chunk_usage = parse_chunk(chunk, cfg.id)
             for delta in deltas:
                 yield delta
             finish = chunk_finish or finish

@@ -162,7 +162,8 @@ def test_default_limits_from_admin_service_and_cli_apply_to_new_keys(gateway: Ga
     _, key = gateway.create_user(email, 5)
     with grpc.insecure_channel(gateway.grpc_target) as channel:
         reply = admin_pb2_grpc.AdminServiceStub(channel).SetDefaultLimits(
-            admin_pb2.SetDefaultLimitsRequest(email=email, requests_per_minute=3, budget_usd=2.0, budget_period="day")
+            admin_pb2.SetDefaultLimitsRequest(email=email, requests_per_minute=3, budget_usd=2.0, budget_period="day"),
+            metadata=gateway.admin_auth,
         )
     assert reply.requests_per_minute == 3 and reply.budget_usd == 2.0 and reply.budget_period == "day"
     made = _new_key(rest, key)

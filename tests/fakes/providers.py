@@ -3,6 +3,7 @@
 Routes (any path prefix is allowed, so each provider can get its own, e.g. `/mistral/v1/chat/completions`):
   POST .../chat/completions, .../embeddings                       OpenAI format (Bearer key)
   POST .../v1/messages                                            Anthropic Messages (x-api-key, anthropic-version)
+  POST .../responses                                              OpenAI Responses API (Bearer key)
   POST .../v1beta/models/{m}:generateContent | :streamGenerateContent?alt=sse | :batchEmbedContents
                                                                   Gemini (x-goog-api-key)
   Media (see MEDIA below): POST .../images/generations, .../audio/speech, .../audio/transcriptions,
@@ -19,8 +20,15 @@ Switches in the last user message (or in any embedding input) change the behavio
   [[slow:S]]    wait S seconds before each stream chunk            [[hang]]     never answer
   [[cut]]       drop the connection mid-stream                     [[nousage]]  report no usage
   [[long:N]]    answer with N chunks                               [[reason]]   add reasoning output
-  [[cached:N]]  report N cached prompt tokens
+  [[cached:N]]  report N cached prompt tokens          [[badshape]] a 200 answer of the wrong shape
+  [[stall:S]]   wait S seconds after the first chunk
   Any text switch written [[name:arg@model]] (e.g. [[status:503@gpt-4o-mini]]) applies only to that model.
+Agentic chat (every wire format, validated the way the real API validates it): when the request offers tools
+and its last turn is the user's, the fake calls a tool (the forced one, else the first) with arguments
+{"query": <text>}; [[calls:N]] makes N parallel calls (tools taken in turn). When the last turn holds tool
+results, it answers "Echo: <results>". JSON output (json_schema / json_object) answers a JSON instance of the
+schema; image and PDF parts add " [images:N]" / " [pdfs:N]" to the answer. GET /files/pixel.png and
+/files/doc.pdf serve an image and a PDF (for gateway fetches).
 Media switches go in the image / video prompt, the speech input or the transcription `prompt` field:
   [[status:N]], [[flaky:N]], [[hang]] as above;  [[blocked]] a Gemini image answer without image;
   videos: [[slow:N]] the job completes on the Nth poll (default 2), [[fail]] the provider reports failure.
@@ -47,7 +55,7 @@ import time
 import uuid
 import wave
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -67,6 +75,7 @@ class Switches:
     status: int | None = None
     flaky: int = 0
     slow: float = 0.0
+    stall: float = 0.0
     hang: bool = False
     cut: bool = False
     nousage: bool = False
@@ -75,6 +84,8 @@ class Switches:
     cached: int = 0
     fail: bool = False
     blocked: bool = False
+    calls: int = 1
+    badshape: bool = False
 
 
 def parse_switches(text: str, model: str | None = None) -> Switches:
@@ -89,11 +100,15 @@ def parse_switches(text: str, model: str | None = None) -> Switches:
             sw.flaky = int(arg or 1)
         elif name == "slow":
             sw.slow = float(arg or 0.1)
+        elif name == "stall":
+            sw.stall = float(arg or 1)
         elif name == "long":
             sw.long = int(arg)
         elif name == "cached":
             sw.cached = int(arg)
-        elif name in ("hang", "cut", "nousage", "reason", "fail", "blocked"):
+        elif name == "calls":
+            sw.calls = int(arg)
+        elif name in ("hang", "cut", "nousage", "reason", "fail", "blocked", "badshape"):
             setattr(sw, name, True)
     return sw
 
@@ -135,16 +150,36 @@ def fake_vector(text: str, dim: int = EMBEDDING_DIM) -> list[float]:
 
 
 @dataclass
+class FakeCall:
+    """One tool call of a fake answer; `chunks` are its JSON arguments as streamed."""
+
+    id: str
+    name: str
+    args: dict
+
+    @property
+    def arguments(self) -> str:
+        return _dumps(self.args)
+
+    @property
+    def chunks(self) -> list[str]:
+        text = self.arguments
+        third = max(1, len(text) // 3)
+        return [text[:third], text[third : 2 * third], text[2 * third :]]
+
+
+@dataclass
 class Reply:
     """A chat reply, independent of the wire format."""
 
     model: str
     pieces: list[str]
     reasoning: list[str]
-    finish: str  # "stop" | "length"
+    finish: str  # "stop" | "length" | "tool_calls"
     prompt_tokens: int
     cached: int
     usage: bool
+    calls: list[FakeCall] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -152,7 +187,101 @@ class Reply:
 
     @property
     def completion_tokens(self) -> int:
-        return len(self.pieces) + len(self.reasoning)
+        return len(self.pieces) + len(self.reasoning) + sum(len(c.chunks) for c in self.calls)
+
+
+@dataclass
+class Agent:
+    """What a chat request asks beyond text, read from any wire format: tools offered, the tool mode
+    ("auto", "none", "any" or a forced tool name), tool results in the last turn, JSON output, media."""
+
+    tools: dict[str, Any] = field(default_factory=dict)  # name -> JSON Schema of the arguments
+    mode: str = "auto"
+    results: list[str] | None = None  # the tool results of the last turn, when it is tool results
+    schema: dict | None = None  # JSON output asked: the schema ({} for any JSON object)
+    images: int = 0
+    pdfs: int = 0
+
+
+def schema_instance(schema: Any, text: str) -> Any:
+    """A small JSON value valid for `schema` (the fake's structured answer)."""
+    if not isinstance(schema, dict):
+        return text
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "string")
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        return {k: schema_instance(v, text) for k, v in props.items()} or {"answer": text}
+    if kind == "array":
+        return [schema_instance(schema.get("items") or {}, text)]
+    if kind == "integer":
+        return 1
+    if kind == "number":
+        return 1.5
+    if kind == "boolean":
+        return True
+    return text
+
+
+def make_agent_reply(reply: Reply, agent: Agent, last_user: str, sw: Switches, provider_ids: Any) -> Reply:
+    """`reply` changed by what the request asks: tool calls, an answer to tool results, JSON, media notes."""
+    text = clean(last_user)
+    if agent.results is not None:
+        reply.pieces = answer_pieces(" ".join(agent.results), Switches())
+    elif agent.tools and agent.mode != "none":
+        names = [agent.mode] if agent.mode not in ("auto", "any") else list(agent.tools)
+        n = 1 if agent.mode not in ("auto", "any") else max(1, sw.calls)
+        reply.calls = []
+        for i in range(n):
+            name = names[i % len(names)]
+            schema = agent.tools.get(name) or {}
+            args = schema_instance(schema, text) if schema.get("properties") else {"query": text, "n": i}
+            reply.calls.append(FakeCall(provider_ids(i), name, args))
+        reply.pieces, reply.finish = [], "tool_calls"
+        return reply
+    if agent.schema is not None:
+        value = schema_instance(agent.schema or {"type": "object"}, text)
+        dumped = _dumps(value)
+        reply.pieces = [dumped[i : i + 8] for i in range(0, len(dumped), 8)]
+        return reply
+    notes = (f" [images:{agent.images}]" if agent.images else "") + (f" [pdfs:{agent.pdfs}]" if agent.pdfs else "")
+    if notes and reply.pieces:
+        reply.pieces = [*reply.pieces, notes]
+    return reply
+
+
+def _b64_ok(data: Any) -> bool:
+    if not isinstance(data, str) or not data:
+        return False
+    try:
+        base64.b64decode(data, validate=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _data_url_ok(url: str, prefixes: tuple[str, ...]) -> bool:
+    if not url.startswith("data:") or ";base64," not in url:
+        return url.startswith(("https://", "http://"))
+    head, data = url[5:].split(";base64,", 1)
+    return head.startswith(prefixes) and _b64_ok(data)
+
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_MISTRAL_ID = re.compile(r"^[a-zA-Z0-9]{9}$")
+IMAGE_MEDIA = ("image/jpeg", "image/png", "image/gif", "image/webp")
+# a 1x1 PNG and a one-page PDF, served under /files/ for the gateway to fetch
+PIXEL_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+ONE_PAGE_PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
+    b"2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+    b"3 0 obj << /Type /Page /Parent 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
 
 
 def make_reply(model: str, last_user: str, all_texts: list[str], sw: Switches, max_tokens: Any) -> Reply:
@@ -194,19 +323,93 @@ class OpenAIFormat:
         return {"error": {"message": message, "type": kind, "param": None, "code": self._error_codes.get(status)}}
 
     @staticmethod
-    def validate(body: dict, headers: dict[str, str]) -> str | None:
+    def validate(body: dict, headers: dict[str, str], provider: str | None = None) -> str | None:
         if not body.get("model"):
             return "you must provide a model parameter"
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             return "'messages' must be a non-empty array"
+        mistral = provider == "mistral"
+        if mistral and "seed" in body:
+            return "seed: Extra inputs are not permitted (extra_forbidden)"
+        for i, tool in enumerate(body.get("tools") or []):
+            fn = tool.get("function") if isinstance(tool, dict) else None
+            if tool.get("type") != "function" or not isinstance(fn, dict):
+                return f"Invalid value for 'tools[{i}]': expected a function tool"
+            if not _TOOL_NAME.match(str(fn.get("name", ""))):
+                return f"Invalid 'tools[{i}].function.name': string does not match pattern"
+        if (fmt := body.get("response_format")) is not None:
+            if fmt.get("type") == "json_schema" and not isinstance((fmt.get("json_schema") or {}).get("schema"), dict):
+                return "Missing required parameter: 'response_format.json_schema.schema'"
+        called: set[str] = set()
+        for i, m in enumerate(body["messages"]):
+            for call in m.get("tool_calls") or []:
+                fn = call.get("function") or {}
+                if call.get("type") != "function" or not call.get("id") or not isinstance(fn.get("arguments"), str):
+                    return f"Invalid 'messages[{i}].tool_calls': id, type 'function' and string arguments required"
+                if mistral and not _MISTRAL_ID.match(call["id"]):
+                    return "Tool call id has to be a string of 9 characters, a-z, A-Z, 0-9"
+                called.add(call["id"])
+            if m.get("role") == "tool" and m.get("tool_call_id") not in called:
+                return (
+                    f"Invalid parameter: messages[{i}] with role 'tool' must be a response to a preceding 'tool_calls'"
+                )
+            for part in m.get("content") if isinstance(m.get("content"), list) else []:
+                kind = part.get("type")
+                if kind == "image_url":
+                    url = (part.get("image_url") or {}).get("url", "")
+                    if not _data_url_ok(url, ("image/",)):
+                        return f"Invalid image_url in messages[{i}]"
+                elif kind == "file" and not mistral:
+                    if not _data_url_ok((part.get("file") or {}).get("file_data", ""), ("application/pdf",)):
+                        return f"Invalid file_data in messages[{i}]: a base64 PDF data URL is required"
+                elif kind == "document_url" and mistral:
+                    pass
+                elif kind != "text":
+                    return f"Invalid content part type '{kind}' in messages[{i}]"
         return None
 
     @staticmethod
     def prompt(body: dict) -> tuple[str, list[str]]:
         messages = body.get("messages") or []
         texts = [_text(m.get("content")) for m in messages]
+        texts += [c["function"]["arguments"] for m in messages for c in m.get("tool_calls") or []]
+        texts += [_dumps(t) for t in body.get("tools") or []]
         users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
         return (users[-1] if users else ""), texts
+
+    @staticmethod
+    def agent(body: dict) -> Agent:
+        messages = body.get("messages") or []
+        tools = {t["function"]["name"]: t["function"].get("parameters") for t in body.get("tools") or []}
+        choice = body.get("tool_choice") or "auto"
+        mode = choice["function"]["name"] if isinstance(choice, dict) else {"required": "any"}.get(choice, choice)
+        results = None
+        if messages and messages[-1].get("role") == "tool":
+            tail = []
+            for m in reversed(messages):
+                if m.get("role") != "tool":
+                    break
+                tail.insert(0, _text(m.get("content")))
+            results = tail
+        fmt = body.get("response_format") or {}
+        schema = (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
+        if fmt.get("type") == "json_object":
+            schema = {}
+        parts = [p for m in messages if isinstance(m.get("content"), list) for p in m["content"]]
+        return Agent(
+            tools=tools,
+            mode=mode,
+            results=results,
+            schema=schema,
+            images=sum(p.get("type") == "image_url" for p in parts),
+            pdfs=sum(p.get("type") in ("file", "document_url") for p in parts),
+        )
+
+    @staticmethod
+    def call_id(provider: str | None) -> Any:
+        if provider == "mistral":
+            return lambda i: f"mc{i:07d}"
+        return lambda i: f"call_fake{i}"
 
     @staticmethod
     def max_tokens(body: dict) -> Any:
@@ -223,9 +426,14 @@ class OpenAIFormat:
         }
 
     def response(self, r: Reply) -> dict:
-        message: dict[str, Any] = {"role": "assistant", "content": r.text}
+        message: dict[str, Any] = {"role": "assistant", "content": r.text if not r.calls else None}
         if r.reasoning:
             message["reasoning_content"] = "".join(r.reasoning)
+        if r.calls:
+            message["tool_calls"] = [
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in r.calls
+            ]
         data = {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
@@ -255,6 +463,10 @@ class OpenAIFormat:
         frames = [chunk({"role": "assistant", "content": ""})]
         frames += [chunk({"content": None, "reasoning_content": p}) for p in r.reasoning]
         frames += [chunk({"content": p}) for p in r.pieces]
+        for i, c in enumerate(r.calls):  # the first delta of a call names it, later ones add arguments
+            first = {"index": i, "id": c.id, "type": "function", "function": {"name": c.name, "arguments": ""}}
+            frames.append(chunk({"tool_calls": [first]}))
+            frames += [chunk({"tool_calls": [{"index": i, "function": {"arguments": a}}]}) for a in c.chunks]
         frames.append(chunk({}, r.finish))
         if include_usage:
             usage_chunk = {
@@ -293,7 +505,7 @@ class AnthropicFormat:
         429: "rate_limit_error",
         529: "overloaded_error",
     }
-    _stop = {"stop": "end_turn", "length": "max_tokens"}
+    _stop = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
 
     @staticmethod
     def authorized(headers: dict[str, str]) -> bool:
@@ -302,8 +514,16 @@ class AnthropicFormat:
     def error(self, status: int, message: str) -> dict:
         return {"type": "error", "error": {"type": self._error_types.get(status, "api_error"), "message": message}}
 
-    @staticmethod
-    def validate(body: dict, headers: dict[str, str]) -> str | None:
+    _TOP_LEVEL = frozenset(
+        {
+            "model", "messages", "max_tokens", "system", "stop_sequences", "temperature", "top_p", "top_k",
+            "tools", "tool_choice", "thinking", "output_config", "stream", "metadata", "service_tier",
+        }
+    )  # fmt: skip
+    _BLOCKS = frozenset({"text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking"})
+
+    @classmethod
+    def validate(cls, body: dict, headers: dict[str, str], provider: str | None = None) -> str | None:
         if not headers.get("anthropic-version"):
             return "anthropic-version: header is required"
         if not isinstance(body.get("max_tokens"), int):
@@ -312,16 +532,111 @@ class AnthropicFormat:
             return "messages: at least one message is required"
         if any(m.get("role") not in ("user", "assistant") for m in body["messages"]):
             return "messages: roles must be 'user' or 'assistant' (use the top-level system parameter)"
+        if extra := sorted(set(body) - cls._TOP_LEVEL):
+            return f"{extra[0]}: Extra inputs are not permitted"
+        names = set()
+        for i, tool in enumerate(body.get("tools") or []):
+            if "function" in tool or tool.get("type") == "function":
+                return f"tools.{i}.custom.input_schema: Field required"
+            schema = tool.get("input_schema")
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                return f"tools.{i}.custom.input_schema: Input should be an object schema"
+            if not _TOOL_NAME.match(str(tool.get("name", ""))):
+                return f"tools.{i}.custom.name: String should match pattern"
+            names.add(tool["name"])
+        if (choice := body.get("tool_choice")) is not None:
+            if choice.get("type") not in ("auto", "any", "tool", "none"):
+                return "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'"
+            if choice["type"] == "tool" and choice.get("name") not in names:
+                return "tool_choice.name: Tool not found"
+        if (thinking := body.get("thinking")) is not None and thinking.get("type") == "enabled":
+            budget = thinking.get("budget_tokens")
+            if not isinstance(budget, int) or budget < 1024 or budget >= body["max_tokens"]:
+                return "thinking.budget_tokens: must be >= 1024 and less than max_tokens"
+            if (choice or {}).get("type") in ("any", "tool"):
+                return "Thinking may not be enabled when tool_choice forces tool use."
+        fmt = (body.get("output_config") or {}).get("format")
+        if fmt is not None and (fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict)):
+            return "output_config.format: a json_schema format with a schema is required"
+        pending: list[str] = []  # tool_use ids the next user turn must answer first
+        for i, m in enumerate(body["messages"]):
+            if set(m) - {"role", "content"}:
+                return f"messages.{i}: Extra inputs are not permitted"
+            content = m.get("content")
+            blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
+            if not isinstance(blocks, list) or not blocks:
+                return f"messages.{i}.content: at least one content block is required"
+            results = [b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result"]
+            if pending:
+                leading = [b.get("tool_use_id") for b in blocks[: len(pending)] if b.get("type") == "tool_result"]
+                if m["role"] != "user" or sorted(leading) != sorted(pending):
+                    return (
+                        f"messages.{i}: tool_use ids were found without tool_result blocks immediately after: "
+                        + ", ".join(pending)
+                    )
+            elif results:
+                return f"messages.{i}.content: unexpected tool_use_id found in tool_result blocks"
+            pending = []
+            for j, b in enumerate(blocks):
+                kind = b.get("type")
+                if kind not in cls._BLOCKS:
+                    return f"messages.{i}.content.{j}: Input tag '{kind}' does not match any of the expected tags"
+                if kind == "text" and not b.get("text"):
+                    return f"messages.{i}.content.{j}.text: text content blocks must be non-empty"
+                if kind in ("image", "document"):
+                    src = b.get("source") or {}
+                    media = IMAGE_MEDIA if kind == "image" else ("application/pdf",)
+                    if src.get("type") == "base64":
+                        if src.get("media_type") not in media or not _b64_ok(src.get("data")):
+                            return f"messages.{i}.content.{j}.source: invalid base64 {kind}"
+                    elif src.get("type") != "url" or not str(src.get("url", "")).startswith(("https://", "http://")):
+                        return f"messages.{i}.content.{j}.source: Input tag does not match 'base64' or 'url'"
+                if kind == "tool_use":
+                    if m["role"] != "assistant" or not isinstance(b.get("input"), dict) or not b.get("id"):
+                        return f"messages.{i}.content.{j}: tool_use needs an id and an object input"
+                    pending.append(b["id"])
         return None
 
     @staticmethod
     def prompt(body: dict) -> tuple[str, list[str]]:
         messages = body.get("messages") or []
         texts = [_text(m.get("content")) for m in messages]
+        texts += [
+            _dumps(b.get("input"))
+            for m in messages
+            if isinstance(m.get("content"), list)
+            for b in m["content"]
+            if b.get("type") == "tool_use"
+        ]
+        texts += [_dumps(t) for t in body.get("tools") or []]
         if body.get("system"):
             texts.append(_text(body["system"]))
         users = [_text(m.get("content")) for m in messages if m.get("role") == "user"]
         return (users[-1] if users else ""), texts
+
+    @staticmethod
+    def agent(body: dict) -> Agent:
+        messages = body.get("messages") or []
+        tools = {t["name"]: t.get("input_schema") for t in body.get("tools") or []}
+        choice = body.get("tool_choice") or {"type": "auto"}
+        mode = choice.get("name") if choice["type"] == "tool" else choice["type"]
+        last = messages[-1].get("content") if messages else None
+        blocks = last if isinstance(last, list) else []
+        results = [_text(b.get("content")) for b in blocks if b.get("type") == "tool_result"] or None
+        fmt = (body.get("output_config") or {}).get("format")
+        parts = [b for m in messages if isinstance(m.get("content"), list) for b in m["content"]]
+        return Agent(
+            tools=tools,
+            mode=mode,
+            results=results,
+            schema=fmt.get("schema") if fmt else None,
+            images=sum(b.get("type") == "image" for b in parts),
+            pdfs=sum(b.get("type") == "document" for b in parts),
+        )
+
+    @staticmethod
+    def call_id(provider: str | None) -> Any:
+        return lambda i: f"toolu_fake{i}"
 
     @staticmethod
     def max_tokens(body: dict) -> Any:
@@ -340,7 +655,9 @@ class AnthropicFormat:
         content = []
         if r.reasoning:
             content.append({"type": "thinking", "thinking": "".join(r.reasoning), "signature": "fake-signature"})
-        content.append({"type": "text", "text": r.text})
+        if r.text or not r.calls:
+            content.append({"type": "text", "text": r.text})
+        content += [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.args} for c in r.calls]
         data = {
             "id": "msg_fake",
             "type": "message",
@@ -382,12 +699,24 @@ class AnthropicFormat:
             sig = {"index": 0, "delta": {"type": "signature_delta", "signature": "fake-signature"}}
             frames += [event("content_block_delta", sig), event("content_block_stop", {"index": 0})]
             index = 1
-        frames.append(event("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}))
-        frames.append(event("ping", {}))
-        frames += [
-            event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": p}}) for p in r.pieces
-        ]
-        frames.append(event("content_block_stop", {"index": index}))
+        if r.pieces or not r.calls:
+            start = {"index": index, "content_block": {"type": "text", "text": ""}}
+            frames += [event("content_block_start", start), event("ping", {})]
+            frames += [
+                event("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": p}})
+                for p in r.pieces
+            ]
+            frames.append(event("content_block_stop", {"index": index}))
+            index += 1
+        for c in r.calls:
+            block = {"type": "tool_use", "id": c.id, "name": c.name, "input": {}}
+            frames.append(event("content_block_start", {"index": index, "content_block": block}))
+            frames += [
+                event("content_block_delta", {"index": index, "delta": {"type": "input_json_delta", "partial_json": a}})
+                for a in c.chunks
+            ]
+            frames.append(event("content_block_stop", {"index": index}))
+            index += 1
         delta: dict[str, Any] = {"delta": {"stop_reason": self._stop[r.finish], "stop_sequence": None}}
         if r.usage:
             delta["usage"] = {"output_tokens": r.completion_tokens}
@@ -407,7 +736,7 @@ class GeminiFormat:
         503: "UNAVAILABLE",
         504: "DEADLINE_EXCEEDED",
     }
-    _finish = {"stop": "STOP", "length": "MAX_TOKENS"}
+    _finish = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
 
     @staticmethod
     def authorized(headers: dict[str, str]) -> bool:
@@ -416,13 +745,77 @@ class GeminiFormat:
     def error(self, status: int, message: str) -> dict:
         return {"error": {"code": status, "message": message, "status": self._statuses.get(status, "UNKNOWN")}}
 
-    @staticmethod
-    def validate(body: dict, headers: dict[str, str]) -> str | None:
+    _PART_DATA = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
+
+    @classmethod
+    def validate(cls, body: dict, headers: dict[str, str], provider: str | None = None) -> str | None:
         contents = body.get("contents")
         if not isinstance(contents, list) or not contents:
             return "* GenerateContentRequest.contents: contents is not specified"
         if any(c.get("role") not in ("user", "model") for c in contents):
             return "Please use a valid role: user, model."
+        if extra := sorted(
+            set(body)
+            - {
+                "contents",
+                "systemInstruction",
+                "tools",
+                "toolConfig",
+                "generationConfig",
+                "safetySettings",
+                "cachedContent",
+            }
+        ):
+            return f'Invalid JSON payload received. Unknown name "{extra[0]}": Cannot find field.'
+        declared = set()
+        for i, tool in enumerate(body.get("tools") or []):
+            if set(tool) - {"functionDeclarations", "googleSearch", "codeExecution", "urlContext"}:
+                return f"Invalid JSON payload received. Unknown name \"{sorted(tool)[0]}\" at 'tools[{i}]'"
+            for j, fn in enumerate(tool.get("functionDeclarations") or []):
+                if set(fn) - {"name", "description", "parameters", "parametersJsonSchema", "response", "behavior"}:
+                    return f"Invalid JSON payload received. Unknown name at 'tools[{i}].function_declarations[{j}]'"
+                if "parameters" in fn and "parametersJsonSchema" in fn:
+                    return "parameters and parametersJsonSchema are mutually exclusive"
+                if not _TOOL_NAME.match(str(fn.get("name", ""))):
+                    return f"* GenerateContentRequest.tools[{i}].function_declarations[{j}].name: Invalid function name"
+                declared.add(fn["name"])
+        mode = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {}).get("mode", "AUTO")
+        if mode not in ("AUTO", "ANY", "NONE", "VALIDATED"):
+            return f"Invalid value at 'tool_config.function_calling_config.mode', \"{mode}\""
+        config = body.get("generationConfig") or {}
+        thinking = config.get("thinkingConfig") or {}
+        if "thinkingLevel" in thinking and "thinkingBudget" in thinking:
+            return "thinking_budget and thinking_level are mutually exclusive"
+        if "responseJsonSchema" in config and config.get("responseMimeType") != "application/json":
+            return "responseJsonSchema requires responseMimeType application/json"
+        called: list[str] = []
+        for i, content in enumerate(contents):
+            parts = content.get("parts")
+            if not isinstance(parts, list) or not parts:
+                return f"* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty"
+            for j, part in enumerate(parts):
+                where = f"contents[{i}].parts[{j}]"
+                if sum(k in part for k in cls._PART_DATA) != 1:
+                    return f"* GenerateContentRequest.{where}.data: oneof field 'data' must have one initialized field"
+                if "inlineData" in part:
+                    data = part["inlineData"]
+                    if not str(data.get("mimeType", "")).startswith(("image/", "application/pdf")) or not _b64_ok(
+                        data.get("data")
+                    ):
+                        return f"* GenerateContentRequest.{where}.inline_data: invalid mime type or base64 data"
+                if "functionCall" in part:
+                    call = part["functionCall"]
+                    if content["role"] != "model" or not call.get("name") or not isinstance(call.get("args", {}), dict):
+                        return f"* GenerateContentRequest.{where}.function_call: a model turn with a name and args"
+                    called.append(call["name"])
+                if "functionResponse" in part:
+                    response = part["functionResponse"]
+                    if not response.get("name"):
+                        return f"* GenerateContentRequest.{where}.function_response.name: Name cannot be empty."
+                    if response["name"] not in called:
+                        return f"* GenerateContentRequest.{where}.function_response: no call named '{response['name']}'"
+                    if not isinstance(response.get("response"), dict):
+                        return f"* GenerateContentRequest.{where}.function_response.response: must be an object"
         return None
 
     @staticmethod
@@ -432,10 +825,49 @@ class GeminiFormat:
     def prompt(self, body: dict) -> tuple[str, list[str]]:
         contents = body.get("contents") or []
         texts = [self._part_texts(c) for c in contents]
+        texts += [_dumps(p["functionCall"]) for c in contents for p in c.get("parts") or [] if "functionCall" in p]
+        texts += [_dumps(t) for t in body.get("tools") or []]
         if body.get("systemInstruction"):
             texts.append(self._part_texts(body["systemInstruction"]))
         users = [self._part_texts(c) for c in contents if c.get("role") == "user"]
         return (users[-1] if users else ""), texts
+
+    @staticmethod
+    def agent(body: dict) -> Agent:
+        contents = body.get("contents") or []
+        tools = {
+            fn["name"]: fn.get("parametersJsonSchema") or fn.get("parameters")
+            for t in body.get("tools") or []
+            for fn in t.get("functionDeclarations") or []
+        }
+        config = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
+        mode = config.get("mode", "AUTO").lower()
+        if mode == "any" and len(config.get("allowedFunctionNames") or []) == 1:
+            mode = config["allowedFunctionNames"][0]
+        last = contents[-1].get("parts") if contents else []
+        results = [
+            str((p["functionResponse"].get("response") or {}).get("output", ""))
+            for p in last or []
+            if "functionResponse" in p
+        ] or None
+        gen = body.get("generationConfig") or {}
+        schema = None
+        if gen.get("responseMimeType") == "application/json":
+            schema = gen.get("responseJsonSchema") or gen.get("responseSchema") or {}
+        parts = [p for c in contents for p in c.get("parts") or []]
+        mimes = [p["inlineData"].get("mimeType", "") for p in parts if "inlineData" in p]
+        return Agent(
+            tools=tools,
+            mode=mode,
+            results=results,
+            schema=schema,
+            images=sum(m.startswith("image/") for m in mimes),
+            pdfs=sum(m == "application/pdf" for m in mimes),
+        )
+
+    @staticmethod
+    def call_id(provider: str | None) -> Any:
+        return lambda i: ""  # the Developer API sends function calls without ids
 
     @staticmethod
     def max_tokens(body: dict) -> Any:
@@ -445,7 +877,7 @@ class GeminiFormat:
     def usage(r: Reply) -> dict:
         usage = {
             "promptTokenCount": r.prompt_tokens,
-            "candidatesTokenCount": len(r.pieces),
+            "candidatesTokenCount": len(r.pieces) + sum(len(c.chunks) for c in r.calls),
             "totalTokenCount": r.prompt_tokens + r.completion_tokens,
         }
         if r.cached:
@@ -463,12 +895,21 @@ class GeminiFormat:
             data["usageMetadata"] = self.usage(r) if final else {"promptTokenCount": r.prompt_tokens}
         return data
 
+    @staticmethod
+    def _call_parts(r: Reply) -> list[dict]:
+        return [
+            {"functionCall": {"name": c.name, "args": c.args}, **({"thoughtSignature": "sig-fake"} if i == 0 else {})}
+            for i, c in enumerate(r.calls)
+        ]
+
     def response(self, r: Reply) -> dict:
         parts = [{"text": "".join(r.reasoning), "thought": True}] if r.reasoning else []
-        return self._frame(r, [*parts, {"text": r.text}], final=True)
+        text = [{"text": r.text}] if r.text or not r.calls else []
+        return self._frame(r, [*parts, *text, *self._call_parts(r)], final=True)
 
     def frames(self, r: Reply, body: dict) -> list[bytes]:
         parts = [{"text": p, "thought": True} for p in r.reasoning] + [{"text": p} for p in r.pieces]
+        parts += self._call_parts(r)  # function calls arrive whole
         parts = parts or [{"text": ""}]
         return [
             f"data: {_dumps(self._frame(r, [part], final=i == len(parts) - 1))}\r\n\r\n".encode()
@@ -486,7 +927,199 @@ class GeminiFormat:
         return texts, {"embeddings": [{"values": fake_vector(t)} for t in texts]}
 
 
-FORMATS = {"openai": OpenAIFormat(), "anthropic": AnthropicFormat(), "google": GeminiFormat()}
+class ResponsesFormat(OpenAIFormat):
+    """OpenAI's Responses API (POST /v1/responses): `input` items, flat function tools, typed stream events."""
+
+    name = "responses"
+
+    @staticmethod
+    def validate(body: dict, headers: dict[str, str], provider: str | None = None) -> str | None:
+        if not body.get("model"):
+            return "Missing required parameter: 'model'."
+        items = body.get("input")
+        if not isinstance(items, list) or not items:
+            return "Missing required parameter: 'input'."
+        for unknown in ("messages", "max_tokens", "max_completion_tokens", "response_format", "stop", "seed"):
+            if unknown in body:
+                return f"Unsupported parameter: '{unknown}'."
+        for i, tool in enumerate(body.get("tools") or []):
+            if "function" in tool or not _TOOL_NAME.match(str(tool.get("name", ""))):
+                return f"Missing required parameter: 'tools[{i}].name'."
+        fmt = (body.get("text") or {}).get("format")
+        if fmt and fmt.get("type") == "json_schema" and not isinstance(fmt.get("schema"), dict):
+            return "Missing required parameter: 'text.format.schema'."
+        called = set()
+        for i, item in enumerate(items):
+            kind = item.get("type", "message")
+            if kind == "function_call":
+                if not item.get("call_id") or not isinstance(item.get("arguments"), str):
+                    return f"Missing required parameter: 'input[{i}].call_id'."
+                called.add(item["call_id"])
+            elif kind == "function_call_output":
+                if item.get("call_id") not in called:
+                    return f"No tool call found for function call output with call_id {item.get('call_id')}."
+            elif kind == "message":
+                for part in item.get("content") if isinstance(item.get("content"), list) else []:
+                    if part.get("type") not in ("input_text", "input_image", "input_file", "output_text"):
+                        return f"Invalid value: '{part.get('type')}'. Supported: input_text, input_image, input_file."
+            else:
+                return f"Invalid value: '{kind}' at input[{i}]."
+        return None
+
+    @staticmethod
+    def _content_text(content: Any) -> str:
+        if isinstance(content, str):
+            return content
+        return "\n".join(p.get("text", "") for p in content or [] if p.get("type") in ("input_text", "output_text"))
+
+    def prompt(self, body: dict) -> tuple[str, list[str]]:
+        items = body.get("input") or []
+        texts = [self._content_text(i.get("content")) for i in items if i.get("type", "message") == "message"]
+        texts += [i["arguments"] for i in items if i.get("type") == "function_call"]
+        texts += [_dumps(t) for t in body.get("tools") or []]
+        users = [self._content_text(i.get("content")) for i in items if i.get("role") == "user"]
+        return (users[-1] if users else ""), texts
+
+    @staticmethod
+    def max_tokens(body: dict) -> Any:
+        return body.get("max_output_tokens")
+
+    @staticmethod
+    def agent(body: dict) -> Agent:
+        items = body.get("input") or []
+        tools = {t["name"]: t.get("parameters") for t in body.get("tools") or []}
+        choice = body.get("tool_choice") or "auto"
+        mode = choice["name"] if isinstance(choice, dict) else {"required": "any"}.get(choice, choice)
+        tail = []
+        for item in reversed(items):
+            if item.get("type") != "function_call_output":
+                break
+            tail.insert(0, str(item.get("output")))
+        fmt = (body.get("text") or {}).get("format") or {}
+        schema = (
+            fmt.get("schema")
+            if fmt.get("type") == "json_schema"
+            else ({} if fmt.get("type") == "json_object" else None)
+        )
+        parts = [p for i in items if isinstance(i.get("content"), list) for p in i["content"]]
+        return Agent(
+            tools=tools,
+            mode=mode,
+            results=tail or None,
+            schema=schema,
+            images=sum(p.get("type") == "input_image" for p in parts),
+            pdfs=sum(p.get("type") == "input_file" for p in parts),
+        )
+
+    @staticmethod
+    def call_id(provider: str | None) -> Any:
+        return lambda i: f"call_resp{i}"
+
+    @staticmethod
+    def usage(r: Reply) -> dict:
+        return {
+            "input_tokens": r.prompt_tokens,
+            "input_tokens_details": {"cached_tokens": r.cached},
+            "output_tokens": r.completion_tokens,
+            "output_tokens_details": {"reasoning_tokens": len(r.reasoning)},
+            "total_tokens": r.prompt_tokens + r.completion_tokens,
+        }
+
+    def _output(self, r: Reply) -> list[dict]:
+        out: list[dict] = []
+        if r.reasoning:
+            out.append(
+                {
+                    "type": "reasoning",
+                    "id": "rs_fake",
+                    "summary": [{"type": "summary_text", "text": "".join(r.reasoning)}],
+                }
+            )
+        if r.pieces or not r.calls:
+            content = [{"type": "output_text", "text": r.text, "annotations": []}]
+            out.append(
+                {"type": "message", "id": "msg_fake", "role": "assistant", "status": "completed", "content": content}
+            )
+        out += [
+            {
+                "type": "function_call",
+                "id": f"fc_{c.id}",
+                "call_id": c.id,
+                "name": c.name,
+                "arguments": c.arguments,
+                "status": "completed",
+            }
+            for c in r.calls
+        ]
+        return out
+
+    def _response(self, r: Reply, status: str) -> dict:
+        data = {"id": "resp_fake", "object": "response", "created_at": CREATED, "model": r.model, "status": status}
+        data["output"] = self._output(r) if status != "in_progress" else []
+        if r.finish == "length":
+            data["status"], data["incomplete_details"] = "incomplete", {"reason": "max_output_tokens"}
+        if r.usage and status != "in_progress":
+            data["usage"] = self.usage(r)
+        return data
+
+    def response(self, r: Reply) -> dict:
+        return self._response(r, "completed")
+
+    def frames(self, r: Reply, body: dict) -> list[bytes]:
+        def event(kind: str, data: dict) -> bytes:
+            return f"event: {kind}\ndata: {_dumps({'type': kind, **data})}\n\n".encode()
+
+        frames = [event("response.created", {"response": self._response(r, "in_progress")})]
+        index = 0
+        if r.reasoning:
+            frames += [
+                event("response.reasoning_summary_text.delta", {"output_index": 0, "item_id": "rs_fake", "delta": p})
+                for p in r.reasoning
+            ]
+            index += 1
+        if r.pieces or not r.calls:
+            frames += [
+                event(
+                    "response.output_text.delta",
+                    {"output_index": index, "item_id": "msg_fake", "content_index": 0, "delta": p},
+                )
+                for p in r.pieces
+            ]
+            index += 1
+        for c in r.calls:
+            item = {
+                "type": "function_call",
+                "id": f"fc_{c.id}",
+                "call_id": c.id,
+                "name": c.name,
+                "arguments": "",
+                "status": "in_progress",
+            }
+            frames.append(event("response.output_item.added", {"output_index": index, "item": item}))
+            frames += [
+                event(
+                    "response.function_call_arguments.delta", {"output_index": index, "item_id": item["id"], "delta": a}
+                )
+                for a in c.chunks
+            ]
+            frames.append(
+                event(
+                    "response.function_call_arguments.done",
+                    {"output_index": index, "item_id": item["id"], "arguments": c.arguments},
+                )
+            )
+            index += 1
+        final = self._response(r, "completed")
+        frames.append(event(f"response.{final['status']}", {"response": final}))
+        return frames
+
+
+FORMATS = {
+    "openai": OpenAIFormat(),
+    "anthropic": AnthropicFormat(),
+    "google": GeminiFormat(),
+    "responses": ResponsesFormat(),
+}
 
 
 # ---------------------------------------------------------------------------------------------- server
@@ -603,6 +1236,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, self.server.state.stats())
         elif path == "/health":
             self._send_json(200, {"status": "ok"})
+        elif path.endswith("/files/pixel.png"):
+            self._send_bytes(200, PIXEL_PNG, "image/png")
+        elif path.endswith("/files/doc.pdf"):
+            self._send_bytes(200, ONE_PAGE_PDF, "application/pdf")
+        elif path.endswith("/files/page.html"):
+            self._send_bytes(200, b"<html></html>", "text/html")
         elif not self._media("GET", path, b""):
             self._send_json(404, {"error": {"message": f"no route GET {path}"}})
 
@@ -705,6 +1344,8 @@ class _Handler(BaseHTTPRequestHandler):
             return FORMATS["openai"], "embed", model
         if path.endswith("/v1/messages"):
             return FORMATS["anthropic"], stream, model
+        if path.endswith("/responses"):
+            return FORMATS["responses"], stream, model
         return None, "", ""
 
     def _gate(self, fmt: Any, sw: Switches, flaky_key: str) -> bool:
@@ -729,20 +1370,31 @@ class _Handler(BaseHTTPRequestHandler):
     def _chat(self, fmt: Any, model: str, body: dict, headers: dict[str, str], *, stream: bool) -> None:
         if not self._authorized(fmt, headers):
             return
-        if problem := fmt.validate(body, headers):
-            self._send_json(400, fmt.error(400, problem))
+        provider = self._provider()
+        if problem := fmt.validate(body, headers, provider):
+            status = 422 if provider == "mistral" and "extra_forbidden" in problem else 400
+            self._send_json(status, fmt.error(status, problem))
             return
         last_user, texts = fmt.prompt(body)
         sw = parse_switches(last_user, model)
         if self._gate(fmt, sw, f"{fmt.name}:{model}:{last_user}"):
             return
         reply = make_reply(model, last_user, texts, sw, fmt.max_tokens(body))
+        reply = make_agent_reply(reply, fmt.agent(body), last_user, sw, fmt.call_id(provider))
+        if sw.badshape:  # a 200 whose body is not what the format promises
+            bad = {"google": {"usageMetadata": {"promptTokenCount": 3}}, "anthropic": {"content": "x"}}
+            self._send_json(200, bad.get(fmt.name, {"choices": ["not an object"], "usage": {"prompt_tokens": 3}}))
+            return
         if not stream:
             if sw.slow:
                 self._pause(sw.slow)
             self._send_json(200, fmt.response(reply))
             return
         self._stream(fmt.frames(reply, body), sw)
+
+    def _provider(self) -> str | None:
+        first = urlsplit(self.path).path.strip("/").split("/", 1)[0]
+        return first if first not in ("v1", "v1beta") else None
 
     def _stream(self, frames: list[bytes], sw: Switches) -> None:
         state = self.server.state
@@ -762,6 +1414,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if sw.slow:
                     self._pause(sw.slow)
+                if sw.stall and i == 2:  # after the first content chunk(s)
+                    self._pause(sw.stall)
                 self._write_chunk(frame)
             self.wfile.write(b"0\r\n\r\n")
         except (_ClientGone, BrokenPipeError, ConnectionResetError):

@@ -252,7 +252,10 @@ def test_anthropic_chat_body():
     assert body == {
         "model": "claude",
         "max_tokens": anthropic.DEFAULT_MAX_TOKENS,
-        "messages": [{"role": "user", "content": "a\nb"}, {"role": "assistant", "content": "c"}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+            {"role": "assistant", "content": [{"type": "text", "text": "c"}]},
+        ],
         "system": "S1\n\nS2",
         "temperature": 0.2,
         "stream": True,
@@ -260,8 +263,6 @@ def test_anthropic_chat_body():
     }
     p.max_tokens = 10
     assert anthropic.chat_body(p, stream=False)["max_tokens"] == 10
-    with pytest.raises(BadRequest, match="image_url"):
-        anthropic.chat_body(ChatParams("c", [{"role": "user", "content": [{"type": "image_url"}]}]), stream=False)
 
 
 def test_anthropic_parse_message_and_usage():

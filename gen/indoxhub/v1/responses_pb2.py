@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bindoxhub/v1/responses.proto\x12\x0bindoxhub.v1\x1a\x1cgoogle/protobuf/struct.proto\"W\n\x0b\x43ontentPart\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x0b\x61nnotations\x18\x03 \x03(\x0b\x32\x17.google.protobuf.Struct\"o\n\nOutputItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12)\n\x07\x63ontent\x18\x05 \x03(\x0b\x32\x18.indoxhub.v1.ContentPart\"+\n\x12InputTokensDetails\x12\x15\n\rcached_tokens\x18\x01 \x01(\x05\"/\n\x13OutputTokensDetails\x12\x18\n\x10reasoning_tokens\x18\x01 \x01(\x05\"\xe0\x01\n\rResponseUsage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x05\x12=\n\x14input_tokens_details\x18\x02 \x01(\x0b\x32\x1f.indoxhub.v1.InputTokensDetails\x12\x15\n\routput_tokens\x18\x03 \x01(\x05\x12?\n\x15output_tokens_details\x18\x04 \x01(\x0b\x32 .indoxhub.v1.OutputTokensDetails\x12\x14\n\x0ctotal_tokens\x18\x05 \x01(\x05\x12\x0c\n\x04\x63ost\x18\x06 \x01(\x01\"\xb3\x02\n\x0c\x43hatResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x12\n\ncreated_at\x18\x03 \x01(\r\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x06 \x01(\x01\x12\'\n\x06output\x18\x07 \x03(\x0b\x32\x17.indoxhub.v1.OutputItem\x12)\n\x05usage\x18\x08 \x01(\x0b\x32\x1a.indoxhub.v1.ResponseUsage\x12\x0e\n\x06status\x18\t \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\x12\x0f\n\x07success\x18\x0b \x01(\x08\x12\x15\n\rfinish_reason\x18\x0c \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\r \x01(\t\x12\x0f\n\x07message\x18\x0e \x01(\t\"L\n\x0bStreamError\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\x05\x12\x10\n\x08provider\x18\x04 \x01(\t\"\x8d\x02\n\x0bStreamEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12+\n\x08response\x18\x02 \x01(\x0b\x32\x19.indoxhub.v1.ChatResponse\x12\x14\n\x0coutput_index\x18\x03 \x01(\x05\x12%\n\x04item\x18\x04 \x01(\x0b\x32\x17.indoxhub.v1.OutputItem\x12\x0f\n\x07item_id\x18\x05 \x01(\t\x12\x15\n\rcontent_index\x18\x06 \x01(\x05\x12&\n\x04part\x18\x07 \x01(\x0b\x32\x18.indoxhub.v1.ContentPart\x12\r\n\x05\x64\x65lta\x18\x08 \x01(\t\x12\'\n\x05\x65rror\x18\t \x01(\x0b\x32\x18.indoxhub.v1.StreamError\"I\n\x12StopStreamResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tstream_id\x18\x03 \x01(\t\"&\n\x11StopStreamRequest\x12\x11\n\tstream_id\x18\x01 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bindoxhub/v1/responses.proto\x12\x0bindoxhub.v1\x1a\x1cgoogle/protobuf/struct.proto\"W\n\x0b\x43ontentPart\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12,\n\x0b\x61nnotations\x18\x03 \x03(\x0b\x32\x17.google.protobuf.Struct\"\xa1\x01\n\nOutputItem\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12)\n\x07\x63ontent\x18\x05 \x03(\x0b\x32\x18.indoxhub.v1.ContentPart\x12\x0f\n\x07\x63\x61ll_id\x18\x06 \x01(\t\x12\x0c\n\x04name\x18\x07 \x01(\t\x12\x11\n\targuments\x18\x08 \x01(\t\"+\n\x12InputTokensDetails\x12\x15\n\rcached_tokens\x18\x01 \x01(\x05\"/\n\x13OutputTokensDetails\x12\x18\n\x10reasoning_tokens\x18\x01 \x01(\x05\"\xe0\x01\n\rResponseUsage\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x05\x12=\n\x14input_tokens_details\x18\x02 \x01(\x0b\x32\x1f.indoxhub.v1.InputTokensDetails\x12\x15\n\routput_tokens\x18\x03 \x01(\x05\x12?\n\x15output_tokens_details\x18\x04 \x01(\x0b\x32 .indoxhub.v1.OutputTokensDetails\x12\x14\n\x0ctotal_tokens\x18\x05 \x01(\x05\x12\x0c\n\x04\x63ost\x18\x06 \x01(\x01\"\xb3\x02\n\x0c\x43hatResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06object\x18\x02 \x01(\t\x12\x12\n\ncreated_at\x18\x03 \x01(\r\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08provider\x18\x05 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x06 \x01(\x01\x12\'\n\x06output\x18\x07 \x03(\x0b\x32\x17.indoxhub.v1.OutputItem\x12)\n\x05usage\x18\x08 \x01(\x0b\x32\x1a.indoxhub.v1.ResponseUsage\x12\x0e\n\x06status\x18\t \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\x12\x0f\n\x07success\x18\x0b \x01(\x08\x12\x15\n\rfinish_reason\x18\x0c \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\r \x01(\t\x12\x0f\n\x07message\x18\x0e \x01(\t\"L\n\x0bStreamError\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\x05\x12\x10\n\x08provider\x18\x04 \x01(\t\"\xa0\x02\n\x0bStreamEvent\x12\x0c\n\x04type\x18\x01 \x01(\t\x12+\n\x08response\x18\x02 \x01(\x0b\x32\x19.indoxhub.v1.ChatResponse\x12\x14\n\x0coutput_index\x18\x03 \x01(\x05\x12%\n\x04item\x18\x04 \x01(\x0b\x32\x17.indoxhub.v1.OutputItem\x12\x0f\n\x07item_id\x18\x05 \x01(\t\x12\x15\n\rcontent_index\x18\x06 \x01(\x05\x12&\n\x04part\x18\x07 \x01(\x0b\x32\x18.indoxhub.v1.ContentPart\x12\r\n\x05\x64\x65lta\x18\x08 \x01(\t\x12\'\n\x05\x65rror\x18\t \x01(\x0b\x32\x18.indoxhub.v1.StreamError\x12\x11\n\targuments\x18\n \x01(\t\"I\n\x12StopStreamResponse\x12\x0f\n\x07success\x18\x01 \x01(\x08\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x11\n\tstream_id\x18\x03 \x01(\t\"&\n\x11StopStreamRequest\x12\x11\n\tstream_id\x18\x01 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,22 +34,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CONTENTPART']._serialized_start=74
   _globals['_CONTENTPART']._serialized_end=161
-  _globals['_OUTPUTITEM']._serialized_start=163
-  _globals['_OUTPUTITEM']._serialized_end=274
-  _globals['_INPUTTOKENSDETAILS']._serialized_start=276
-  _globals['_INPUTTOKENSDETAILS']._serialized_end=319
-  _globals['_OUTPUTTOKENSDETAILS']._serialized_start=321
-  _globals['_OUTPUTTOKENSDETAILS']._serialized_end=368
-  _globals['_RESPONSEUSAGE']._serialized_start=371
-  _globals['_RESPONSEUSAGE']._serialized_end=595
-  _globals['_CHATRESPONSE']._serialized_start=598
-  _globals['_CHATRESPONSE']._serialized_end=905
-  _globals['_STREAMERROR']._serialized_start=907
-  _globals['_STREAMERROR']._serialized_end=983
-  _globals['_STREAMEVENT']._serialized_start=986
-  _globals['_STREAMEVENT']._serialized_end=1255
-  _globals['_STOPSTREAMRESPONSE']._serialized_start=1257
-  _globals['_STOPSTREAMRESPONSE']._serialized_end=1330
-  _globals['_STOPSTREAMREQUEST']._serialized_start=1332
-  _globals['_STOPSTREAMREQUEST']._serialized_end=1370
+  _globals['_OUTPUTITEM']._serialized_start=164
+  _globals['_OUTPUTITEM']._serialized_end=325
+  _globals['_INPUTTOKENSDETAILS']._serialized_start=327
+  _globals['_INPUTTOKENSDETAILS']._serialized_end=370
+  _globals['_OUTPUTTOKENSDETAILS']._serialized_start=372
+  _globals['_OUTPUTTOKENSDETAILS']._serialized_end=419
+  _globals['_RESPONSEUSAGE']._serialized_start=422
+  _globals['_RESPONSEUSAGE']._serialized_end=646
+  _globals['_CHATRESPONSE']._serialized_start=649
+  _globals['_CHATRESPONSE']._serialized_end=956
+  _globals['_STREAMERROR']._serialized_start=958
+  _globals['_STREAMERROR']._serialized_end=1034
+  _globals['_STREAMEVENT']._serialized_start=1037
+  _globals['_STREAMEVENT']._serialized_end=1325
+  _globals['_STOPSTREAMRESPONSE']._serialized_start=1327
+  _globals['_STOPSTREAMRESPONSE']._serialized_end=1400
+  _globals['_STOPSTREAMREQUEST']._serialized_start=1402
+  _globals['_STOPSTREAMREQUEST']._serialized_end=1440
 # @@protoc_insertion_point(module_scope)

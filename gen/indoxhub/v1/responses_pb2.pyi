@@ -18,18 +18,24 @@ class ContentPart(_message.Message):
     def __init__(self, type: _Optional[str] = ..., text: _Optional[str] = ..., annotations: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ...) -> None: ...
 
 class OutputItem(_message.Message):
-    __slots__ = ("id", "type", "status", "role", "content")
+    __slots__ = ("id", "type", "status", "role", "content", "call_id", "name", "arguments")
     ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     id: str
     type: str
     status: str
     role: str
     content: _containers.RepeatedCompositeFieldContainer[ContentPart]
-    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., status: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Iterable[_Union[ContentPart, _Mapping]]] = ...) -> None: ...
+    call_id: str
+    name: str
+    arguments: str
+    def __init__(self, id: _Optional[str] = ..., type: _Optional[str] = ..., status: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[_Iterable[_Union[ContentPart, _Mapping]]] = ..., call_id: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
 
 class InputTokensDetails(_message.Message):
     __slots__ = ("cached_tokens",)
@@ -104,7 +110,7 @@ class StreamError(_message.Message):
     def __init__(self, message: _Optional[str] = ..., type: _Optional[str] = ..., code: _Optional[int] = ..., provider: _Optional[str] = ...) -> None: ...
 
 class StreamEvent(_message.Message):
-    __slots__ = ("type", "response", "output_index", "item", "item_id", "content_index", "part", "delta", "error")
+    __slots__ = ("type", "response", "output_index", "item", "item_id", "content_index", "part", "delta", "error", "arguments")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     RESPONSE_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_INDEX_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +120,7 @@ class StreamEvent(_message.Message):
     PART_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ARGUMENTS_FIELD_NUMBER: _ClassVar[int]
     type: str
     response: ChatResponse
     output_index: int
@@ -123,7 +130,8 @@ class StreamEvent(_message.Message):
     part: ContentPart
     delta: str
     error: StreamError
-    def __init__(self, type: _Optional[str] = ..., response: _Optional[_Union[ChatResponse, _Mapping]] = ..., output_index: _Optional[int] = ..., item: _Optional[_Union[OutputItem, _Mapping]] = ..., item_id: _Optional[str] = ..., content_index: _Optional[int] = ..., part: _Optional[_Union[ContentPart, _Mapping]] = ..., delta: _Optional[str] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ...) -> None: ...
+    arguments: str
+    def __init__(self, type: _Optional[str] = ..., response: _Optional[_Union[ChatResponse, _Mapping]] = ..., output_index: _Optional[int] = ..., item: _Optional[_Union[OutputItem, _Mapping]] = ..., item_id: _Optional[str] = ..., content_index: _Optional[int] = ..., part: _Optional[_Union[ContentPart, _Mapping]] = ..., delta: _Optional[str] = ..., error: _Optional[_Union[StreamError, _Mapping]] = ..., arguments: _Optional[str] = ...) -> None: ...
 
 class StopStreamResponse(_message.Message):
     __slots__ = ("success", "message", "stream_id")
