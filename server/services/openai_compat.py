@@ -86,7 +86,7 @@ class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
         self.hub = hub
 
     async def _prepare(self, req: common.Request, context, principal: Principal, endpoint: str):
-        caller = _caller(context, principal, req.model, req.byok_key, req.session_id)
+        caller = _caller(context, principal, req.model, req.byok_key, req.session_id, **req.extra)
         return await inference.prepare(self.hub, caller, endpoint=endpoint, params=req.params)
 
     async def _events(self, call: inference.ChatCall, context, translate: Callable):

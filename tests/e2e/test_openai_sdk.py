@@ -195,8 +195,9 @@ def test_responses_input_items_become_chat_turns(gateway: Gateway, sdk) -> None:
         ],
         text={"format": {"type": "json_schema", "name": "w", "schema": {"type": "object"}, "strict": True}},
     )
-    assert r.output_text == answer_text("items-marker-41")
+    assert json.loads(r.output_text) == {"answer": "items-marker-41"}  # the fake follows the JSON schema
     [sent] = requests_since(gateway, "items-marker-41")
+    assert sent["body"]["response_format"]["type"] == "json_schema"
     messages = sent["body"]["messages"]
     assert messages[1]["role"] == "assistant"
     assert messages[1]["tool_calls"] == [
