@@ -10,8 +10,9 @@ import json
 import openai
 import pytest
 
+from tests.e2e.test_agentic import PNG_URL
 from tests.e2e.test_chat import usage_rows
-from tests.harness import Gateway
+from tests.harness import Gateway, fake_requests
 
 MODELS = ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5-20251001", "google/gemini-3.5-flash"]
 WEATHER = {
@@ -121,3 +122,36 @@ def test_fallbacks_extension_serves_from_the_next_model(gateway: Gateway, client
     with pytest.raises(openai.BadRequestError) as err:
         client.embeddings.create(model="openai/text-embedding-3-small", input="x", extra_body={"fallbacks": ["a/b"]})
     assert err.value.param == "fallbacks"
+
+
+def test_images_json_output_and_reasoning_through_chat(gateway: Gateway, client) -> None:
+    image = {"type": "image_url", "image_url": {"url": PNG_URL, "detail": "low"}}
+    r = client.chat.completions.create(
+        model="anthropic/claude-haiku-4-5-20251001",
+        messages=[{"role": "user", "content": [{"type": "text", "text": "what is this"}, image]}],
+    )
+    assert r.choices[0].message.content == "Echo: what is this [images:1]"
+
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    r = client.chat.completions.create(
+        model="google/gemini-3.5-flash",
+        messages=[{"role": "user", "content": "json-marker-5"}],
+        response_format={"type": "json_schema", "json_schema": {"name": "place", "schema": schema, "strict": True}},
+    )
+    assert json.loads(r.choices[0].message.content) == {"city": "json-marker-5"}
+
+    r = client.chat.completions.create(
+        model="anthropic/claude-haiku-4-5-20251001",
+        messages=[{"role": "user", "content": "reason-marker-9 [[reason]]"}],
+        reasoning_effort="low",
+        max_completion_tokens=4000,
+    )
+    assert r.choices[0].message.content == "Echo: reason-marker-9"  # reasoning text is not part of the answer
+    [sent] = [s for s in fake_requests(gateway) if "reason-marker-9" in json.dumps(s.get("body"))]
+    assert "thinking" in sent["body"] or "output_config" in sent["body"]
+
+    with pytest.raises(openai.BadRequestError) as err:  # the domain's check, named as this surface names it
+        client.responses.create(
+            model="anthropic/claude-haiku-4-5-20251001", input="x", reasoning={"effort": "low"}, max_output_tokens=500
+        )
+    assert err.value.param == "max_output_tokens"
