@@ -195,7 +195,8 @@ def test_responses_input_items_become_chat_turns(gateway: Gateway, sdk) -> None:
         ],
         text={"format": {"type": "json_schema", "name": "w", "schema": {"type": "object"}, "strict": True}},
     )
-    assert json.loads(r.output_text) == {"answer": "items-marker-41"}  # the fake follows the JSON schema
+    # a JSON-schema answer: the fake answers an instance of the schema carrying the prompt
+    assert json.loads(r.output_text) == {"answer": "items-marker-41"}
     [sent] = requests_since(gateway, "items-marker-41")
     assert sent["body"]["response_format"]["type"] == "json_schema"
     messages = sent["body"]["messages"]
