@@ -53,31 +53,27 @@ def _streaming(renames: dict[str, str] | None = None) -> Callable:
     `renames`); after it, an error chunk and `[DONE]` end the stream (its 200 is already sent)."""
 
     def deco(fn: Callable) -> Callable:
-        return _stream_wrapper(fn, renames)
+        @functools.wraps(fn)
+        async def wrapper(self, request, context):
+            started = False
+            try:
+                if type(request) is Undecodable:
+                    raise request.error
+                principal = await authenticate(self.hub, metadata_of(context))
+                async for chunk in fn(self, request, context, principal):
+                    started = True
+                    yield chunk
+            except Exception as exc:
+                if not started:
+                    await abort(context, on_surface(exc, renames), "openai")
+                    return
+                log_unexpected(exc, request_id(context))
+                yield _data(sse_error_event(exc, "openai"))
+                yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
+
+        return wrapper
 
     return deco
-
-
-def _stream_wrapper(fn: Callable, renames: dict[str, str] | None) -> Callable:
-    @functools.wraps(fn)
-    async def wrapper(self, request, context):
-        started = False
-        try:
-            if type(request) is Undecodable:
-                raise request.error
-            principal = await authenticate(self.hub, metadata_of(context))
-            async for chunk in fn(self, request, context, principal):
-                started = True
-                yield chunk
-        except Exception as exc:
-            if not started:
-                await abort(context, on_surface(exc, renames), "openai")
-                return
-            log_unexpected(exc, request_id(context))
-            yield _data(sse_error_event(exc, "openai"))
-            yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
-
-    return wrapper
 
 
 def _caller(
