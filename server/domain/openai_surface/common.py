@@ -29,24 +29,25 @@ class Request:
     byok_key: str | None
     session_id: str | None
     echo: dict[str, Any]  # request values the Responses object repeats (instructions, tools, ...)
-    fallbacks: list[Any] | None = None  # further "provider/model" names (server.domain.inference validates)
+    extra: dict[str, Any]  # for the Caller: fallbacks
 
 
-def extensions(body: Body) -> tuple[str | None, str | None]:
-    """The documented body extensions `byok_api_key` and `session_id`; `fallbacks` is refused here (only chat
-    and Responses have fallbacks, see chat_extensions): accepting it would promise a retry that never happens."""
-    byok, session_id, fallbacks = chat_extensions(body)
-    if fallbacks:
-        body.fail(
-            "fallbacks", "fallbacks are supported by chat completions and responses only", "unsupported_parameter"
-        )
-    return byok, session_id
-
-
-def chat_extensions(body: Body) -> tuple[str | None, str | None, list[Any] | None]:
-    """The body extensions of text generation: `byok_api_key`, `session_id`, and `fallbacks` (the models tried
-    next when the chosen one fails before any output, as `additional_params.fallbacks` on /api/v1)."""
-    return body.string("byok_api_key"), body.string("session_id"), body.array("fallbacks")
+def extensions(body: Body, *, fallbacks: bool = False) -> tuple[str | None, str | None, dict[str, Any]]:
+    """The documented body extensions: `byok_api_key`, `session_id`, and (chat and responses only) `fallbacks`,
+    further "provider/model" names tried in order when the model fails before any output, exactly as
+    `additional_params.fallbacks` on /api/v1. Returns (byok key, session id, extra for the Caller)."""
+    byok = body.string("byok_api_key")
+    session_id = body.string("session_id")
+    names = body.array("fallbacks")
+    extra: dict[str, Any] = {}
+    if names is not None:
+        if not fallbacks:
+            body.fail("fallbacks", "fallbacks apply to chat completions and responses only", "unsupported_parameter")
+        elif not all(isinstance(n, str) and n for n in names):
+            body.fail("fallbacks", 'fallbacks must be a list of "provider/model" names', "invalid_type")
+        else:
+            extra["fallbacks"] = names
+    return byok, session_id, extra
 
 
 def check_function(body: Body, loc: list, function: Any) -> None:
