@@ -60,6 +60,12 @@ def _entry(name: str, **flags) -> dict:
         "is_disabled": False,
         "inputPricePer1MTokens": 1.0,
         "outputPricePer1MTokens": 4.0,
+        "supportsTools": True,
+        "supportsVision": True,
+        "supportsPdf": True,
+        "supportsJsonSchema": True,
+        "reasoningEfforts": ["low", "medium", "high"],
+        "upstreamApi": "chat_completions",
         **flags,
     }
 
