@@ -2,7 +2,10 @@
 through the gateway (REST via Envoy, and gRPC), with full metering on (auth, reservation, settlement,
 usage record and ledger entry per request, on SQLite).
 
-    .venv/bin/python -m bench.gateway [--requests N] [--concurrency 64]
+    .venv/bin/python -m bench.gateway [--requests N] [--concurrency 64] [--surface api|openai|both]
+
+`--surface openai` sends the same request to the OpenAI-compatible POST /v1/chat/completions instead of
+POST /api/v1/chat/completions (`both`: each of them, in the same run).
 
 Prints p50/p99 latency, the overhead against the direct baseline measured in the same run, requests/s
 at 64 concurrent, and streaming time-to-first-token overhead.
@@ -27,6 +30,11 @@ from bench.load import Result, request_bytes, run
 from tests.harness import GRPC_ROUND_ROBIN, free_port, start_gateway
 
 BODY = {"messages": [{"role": "user", "content": "Say hello."}], "model": "openai/gpt-4o-mini", "max_tokens": 32}
+# surface -> (REST path, label, a byte string only a streamed text chunk of that surface contains)
+SURFACES = {
+    "api": ("/api/v1/chat/completions", "/api/v1", b"content_part.delta"),
+    "openai": ("/v1/chat/completions", "/v1 (OpenAI)", b'"content":"Hello'),
+}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -71,7 +79,7 @@ def row(name: str, res: Result, base: Result | None) -> str:
     return f"| {name:<34} | {cells} |"
 
 
-def main(requests: int, concurrency: int, workers: int) -> None:
+def main(requests: int, concurrency: int, workers: int, surfaces: list[str]) -> None:
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "bench.fake_upstream", "--port", str(upstream_port)])
     time.sleep(0.5)
@@ -84,75 +92,59 @@ def main(requests: int, concurrency: int, workers: int) -> None:
         _, key = gw.create_user("bench@example.com", credits=1_000_000)
         token = httpx.post(f"{gw.api}/auth/api-key", headers={"X-API-Key": key}).json()["access_token"]
         print(f"gateway: {workers} server process(es) on their own ports, Envoy, SQLite at {gw.workdir}; metering on")
-        asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency))
+        asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency, surfaces))
     finally:
         gw.close()
         upstream.terminate()
 
 
-async def measure(gw, upstream_port: int, key: str, token: str, requests: int, concurrency: int) -> None:
+async def measure(
+    gw, upstream_port: int, key: str, token: str, requests: int, concurrency: int, surfaces: list[str]
+) -> None:
     body = orjson.dumps(BODY)
-    direct = request_bytes(
-        "127.0.0.1",
-        upstream_port,
-        "/v1/chat/completions",
-        body,
-        {"content-type": "application/json", "authorization": "Bearer sk-bench"},
-    )
-    via = request_bytes(
-        "127.0.0.1",
-        gw.http_port,
-        "/api/v1/chat/completions",
-        body,
-        {"content-type": "application/json", "authorization": f"Bearer {key}"},
-    )
-    via_token = request_bytes(
-        "127.0.0.1",
-        gw.http_port,
-        "/api/v1/chat/completions",
-        body,
-        {"content-type": "application/json", "authorization": f"Bearer {token}"},
-    )
     stream_body = orjson.dumps({**BODY, "stream": True})
-    direct_stream = request_bytes(
-        "127.0.0.1",
-        upstream_port,
-        "/v1/chat/completions",
-        stream_body,
-        {"content-type": "application/json", "authorization": "Bearer sk-bench"},
-    )
-    via_stream = request_bytes(
-        "127.0.0.1",
-        gw.http_port,
-        "/api/v1/chat/completions",
-        stream_body,
-        {"content-type": "application/json", "authorization": f"Bearer {key}"},
-    )
+    upstream_headers = {"content-type": "application/json", "authorization": "Bearer sk-bench"}
+    direct = request_bytes("127.0.0.1", upstream_port, "/v1/chat/completions", body, upstream_headers)
+    direct_stream = request_bytes("127.0.0.1", upstream_port, "/v1/chat/completions", stream_body, upstream_headers)
+
+    def via(path: str, credential: str, data: bytes = body) -> bytes:
+        headers = {"content-type": "application/json", "authorization": f"Bearer {credential}"}
+        return request_bytes("127.0.0.1", gw.http_port, path, data, headers)
 
     warm = max(200, requests // 10)
-    await run("127.0.0.1", gw.http_port, via, concurrency=8, total=warm)
+    for surface in surfaces:
+        await run("127.0.0.1", gw.http_port, via(SURFACES[surface][0], key), concurrency=8, total=warm)
     await grpc_run(gw.grpc_balanced_target, key, concurrency=8, total=warm)
 
-    seq = {
-        "direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=1, total=requests),
-        "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=1, total=requests),
-        "REST via Envoy (access token)": await run("127.0.0.1", gw.http_port, via_token, concurrency=1, total=requests),
-        "gRPC typed Chat": await grpc_run(gw.grpc_balanced_target, key, concurrency=1, total=requests),
-    }
+    seq = {"direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=1, total=requests)}
+    for surface in surfaces:
+        path, label, _ = SURFACES[surface]
+        seq[f"REST {label} (API key)"] = await run(
+            "127.0.0.1", gw.http_port, via(path, key), concurrency=1, total=requests
+        )
+        seq[f"REST {label} (access token)"] = await run(
+            "127.0.0.1", gw.http_port, via(path, token), concurrency=1, total=requests
+        )
+    seq["gRPC typed Chat"] = await grpc_run(gw.grpc_balanced_target, key, concurrency=1, total=requests)
     many = requests * 4
     conc = {
-        "direct upstream (baseline)": await run(
-            "127.0.0.1", upstream_port, direct, concurrency=concurrency, total=many
-        ),
-        "REST via Envoy (API key)": await run("127.0.0.1", gw.http_port, via, concurrency=concurrency, total=many),
-        "gRPC typed Chat": await grpc_run(gw.grpc_balanced_target, key, concurrency=concurrency, total=many),
+        "direct upstream (baseline)": await run("127.0.0.1", upstream_port, direct, concurrency=concurrency, total=many)
     }
+    for surface in surfaces:
+        path, label, _ = SURFACES[surface]
+        conc[f"REST {label} (API key)"] = await run(
+            "127.0.0.1", gw.http_port, via(path, key), concurrency=concurrency, total=many
+        )
+    conc["gRPC typed Chat"] = await grpc_run(gw.grpc_balanced_target, key, concurrency=concurrency, total=many)
     stream_direct = await run(
         "127.0.0.1", upstream_port, direct_stream, concurrency=1, total=requests, marker=b'"content"'
     )
-    stream_via = await run(
-        "127.0.0.1", gw.http_port, via_stream, concurrency=1, total=requests, marker=b"content_part.delta"
-    )
+    streams = {}
+    for surface in surfaces:
+        path, label, marker = SURFACES[surface]
+        streams[label] = await run(
+            "127.0.0.1", gw.http_port, via(path, key, stream_body), concurrency=1, total=requests, marker=marker
+        )
 
     columns = ("scenario".ljust(34), "p50 ms ", "p99 ms ", "+p50 ms ", "+p99 ms ", "req/s   ", "vs base", "errors")
     header = "| " + " | ".join(columns) + " |\n|" + "|".join("-" * (len(c) + 2) for c in columns) + "|"
@@ -167,12 +159,14 @@ async def measure(gw, upstream_port: int, key: str, token: str, requests: int, c
     for name, res in conc.items():
         print(row(name, res, None if res is base else base))
     ttft_d = statistics.median(stream_direct.first_byte_ms)
-    ttft_g = statistics.median(stream_via.first_byte_ms)
-    print(
-        f"\nStreaming, sequential: time to first token p50 direct {ttft_d:.2f} ms, via REST {ttft_g:.2f} ms "
-        f"(+{ttft_g - ttft_d:.2f} ms); whole stream p50 direct {pct(stream_direct.latencies_ms, 0.5):.2f} ms, "
-        f"via REST {pct(stream_via.latencies_ms, 0.5):.2f} ms; errors {stream_via.errors}"
-    )
+    for label, stream_via in streams.items():
+        ttft_g = statistics.median(stream_via.first_byte_ms)
+        print(
+            f"\nStreaming {label}, sequential: time to first token p50 direct {ttft_d:.2f} ms, via REST "
+            f"{ttft_g:.2f} ms (+{ttft_g - ttft_d:.2f} ms); whole stream p50 direct "
+            f"{pct(stream_direct.latencies_ms, 0.5):.2f} ms, via REST {pct(stream_via.latencies_ms, 0.5):.2f} ms; "
+            f"errors {stream_via.errors}"
+        )
 
 
 if __name__ == "__main__":
@@ -180,5 +174,8 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--workers", type=int, default=1, help="server processes (HUB_WORKERS)")
+    parser.add_argument(
+        "--surface", choices=("api", "openai", "both"), default="api", help="which REST chat endpoint to measure"
+    )
     args = parser.parse_args()
-    main(args.requests, args.concurrency, args.workers)
+    main(args.requests, args.concurrency, args.workers, ["api", "openai"] if args.surface == "both" else [args.surface])

@@ -1,4 +1,5 @@
-"""Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `run` (server + Envoy)."""
+"""Command line: `python -m server [serve]`, `migrate`, `create-user`, `add-credits`, `set-default-limits`,
+`admin-token`, `run` (server + Envoy), `catalog check` (compare the catalog with the providers' own model lists)."""
 
 from __future__ import annotations
 
@@ -92,10 +93,50 @@ def cmd_add_credits(args: argparse.Namespace) -> None:
     print(f"Added ${args.amount:.2f} to {user.email}: balance ${nanos_to_usd(user.balance_nanos):.2f} ({txn})")
 
 
+def cmd_set_default_limits(args: argparse.Namespace) -> None:
+    from server.db.migrate import upgrade
+    from server.domain import users
+    from server.errors import HubError, ValidationFailed
+    from server.services.admin import default_limit_fields
+
+    upgrade()
+    given = {
+        "requests_per_minute": args.requests_per_minute,
+        "tokens_per_minute": args.tokens_per_minute,
+        "max_concurrent_requests": args.max_concurrent_requests,
+        "budget_usd": args.budget_usd,
+        "budget_period": args.budget_period,
+    }
+    try:
+        user = asyncio.run(_with_hub(lambda hub: users.set_default_limits(hub, args.email, given)))
+    except ValidationFailed as exc:
+        sys.exit("error: " + "; ".join(e["msg"] for e in exc.errors))
+    except HubError as exc:
+        sys.exit(f"error: {exc.detail}")
+    print(f"Default limits of {user.email} for new keys: {json.dumps(default_limit_fields(user)) or 'none'}")
+
+
+def cmd_admin_token(_args: argparse.Namespace) -> None:
+    """Prints the AdminService token (generating it into the data directory when HUB_ADMIN_TOKEN is unset)."""
+    print(get_settings().resolved_admin_token())
+
+
 def cmd_run(_args: argparse.Namespace) -> None:
     from server.runner import run_all
 
     sys.exit(run_all(get_settings()))
+
+
+def cmd_catalog_check(args: argparse.Namespace) -> None:
+    """Exit status: 0 no drift, 1 drift found, 2 a provider could not be checked (or a bad argument)."""
+    from server.catalog import drift
+    from server.catalog.catalog import CatalogError
+
+    try:
+        code = asyncio.run(drift.run(get_settings().catalog_dir, args.provider, args.write, sys.stdout))
+    except CatalogError as exc:
+        sys.exit(f"error: {exc}")
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -116,6 +157,29 @@ def main(argv: list[str] | None = None) -> None:
     credit.add_argument("--email", required=True)
     credit.add_argument("--amount", type=float, required=True, help="USD to add")
     credit.set_defaults(fn=cmd_add_credits)
+    catalog = sub.add_parser("catalog", help="catalog tools").add_subparsers(dest="catalog_command", required=True)
+    check = catalog.add_parser(
+        "check",
+        help="list each configured provider's models with the operator's key and print, as a table, the ids "
+        "the catalog lacks and the catalog ids the provider no longer lists (exit 1 on drift, 2 on errors)",
+    )
+    check.add_argument("--provider", help="check only this provider (default: every configured one)")
+    check.add_argument(
+        "--write", metavar="DIR", help="add the missing models to DIR/<provider>.json as disabled, unpriced entries"
+    )
+    check.set_defaults(fn=cmd_catalog_check)
+    defaults = sub.add_parser(
+        "set-default-limits", help="set (replace) the limits a user's new API keys get; omitted: no such limit"
+    )
+    defaults.add_argument("--email", required=True)
+    defaults.add_argument("--requests-per-minute", type=int)
+    defaults.add_argument("--tokens-per-minute", type=int)
+    defaults.add_argument("--max-concurrent-requests", type=int)
+    defaults.add_argument("--budget-usd", type=float)
+    defaults.add_argument("--budget-period", choices=("day", "week", "month", "total"))
+    defaults.set_defaults(fn=cmd_set_default_limits)
+    token = sub.add_parser("admin-token", help="print the AdminService token (authorization: Bearer <token>)")
+    token.set_defaults(fn=cmd_admin_token)
     args = parser.parse_args(argv)
     getattr(args, "fn", cmd_serve)(args)
 

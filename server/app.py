@@ -24,6 +24,7 @@ from indoxhub.v1 import (
     embeddings_pb2,
     images_pb2,
     models_pb2,
+    openai_pb2,
     user_pb2,
     videos_pb2,
 )
@@ -45,6 +46,7 @@ from server.services.embeddings import EmbeddingsServicer
 from server.services.generation import ChatServicer, CompletionsServicer
 from server.services.images import ImagesServicer
 from server.services.models import ModelsServicer
+from server.services.openai_compat import OpenAIServicer
 from server.services.unimplemented import fill_unimplemented
 from server.services.user import UserServicer
 from server.services.videos import VideosServicer
@@ -85,6 +87,7 @@ SERVICES: tuple[Service, ...] = (
     Service(images_pb2, "ImagesService", ImagesServicer),
     Service(models_pb2, "ModelsService", ModelsServicer),
     Service(videos_pb2, "VideosService", VideosServicer),
+    Service(openai_pb2, "OpenAIService", OpenAIServicer),  # the OpenAI-compatible surface at /v1
 )
 
 
@@ -146,13 +149,15 @@ async def start_hub(settings: Settings) -> Hub:
         connect_timeout=settings.upstream_connect_timeout,
         read_timeout=settings.upstream_read_timeout,
         retries=settings.upstream_retries,
+        total_timeout=settings.upstream_total_timeout,
+        stream_idle_timeout=settings.stream_idle_timeout,
     )
     hub.streams = ActiveStreams(hub)
     await hub.streams.start()
     await release_stale_holds(hub)
     if settings.video_worker is not False:  # follows unfinished video jobs, also those from before a restart
-        elect = settings.video_worker is None  # one poller among the replicas unless forced on
-        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds, elect=elect)
+        # One poller among the replicas (elected by a lock) unless HUB_VIDEO_WORKER=true forces it here.
+        hub.video_worker = VideoWorker(hub, settings.video_poll_seconds, elect=settings.video_worker is None)
         hub.video_worker.start()
     return hub
 

@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     # Signs access tokens from /auth/*. Unset: a random secret kept in data/jwt_secret (one machine).
     jwt_secret: str | None = None
     access_token_ttl_seconds: int = 3600
-    # AdminService callers must send `authorization: Bearer <this>`; unset: loopback callers only.
+    # AdminService callers must send `authorization: Bearer <this>`. Unset: a random token kept in
+    # data/admin_token (`python -m server admin-token` prints it). AdminService is never open.
     admin_token: str | None = None
     catalog_dir: str | None = None
     video_poll_seconds: float = 10.0
@@ -34,7 +35,9 @@ class Settings(BaseSettings):
     log_content: bool = False  # store request/response content for analytics (off by default)
     upstream_retries: int = 2
     upstream_connect_timeout: float = 5.0
-    upstream_read_timeout: float = 120.0
+    upstream_read_timeout: float = 120.0  # longest silence between two bytes of an answer
+    upstream_total_timeout: float = 300.0  # one upstream call including retries (a stream: until accepted)
+    stream_idle_timeout: float = 120.0  # longest gap between two events of a provider's stream
     max_body_bytes: int = 25 * 1024 * 1024
     # Server processes `make run` starts here, process i on HUB_GRPC_PORT + i. Unset: 1, or 0 with HUB_UPSTREAMS.
     workers: int | None = None
@@ -74,14 +77,22 @@ class Settings(BaseSettings):
 
     def resolved_jwt_secret(self) -> str:
         """The configured secret, else one generated once and kept beside the database."""
-        if self.jwt_secret:
-            return self.jwt_secret
-        path = self.data_dir / "jwt_secret"
+        return self.jwt_secret or self._generated_secret("jwt_secret")
+
+    def resolved_admin_token(self) -> str:
+        """HUB_ADMIN_TOKEN, else one generated once into the data directory (readable by its owner only)."""
+        return self.admin_token or self._generated_secret("admin_token")
+
+    def _generated_secret(self, name: str) -> str:
+        path = self.data_dir / name
         if path.exists():
             return path.read_text().strip()
         path.parent.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process (a second worker) created it first
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as fh:
             fh.write(value)
         return value

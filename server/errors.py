@@ -220,8 +220,10 @@ _OPENAI_TYPES = {
     429: "rate_limit_error",
     501: "invalid_request_error",
 }
-# OpenAI answers what /api/v1 calls 422 with 400, and exhausted credit (quota) with 429.
-_OPENAI_STATUS = {422: 400, 402: 429}
+# OpenAI answers what /api/v1 calls 422 with 400. Insufficient credits stay 402 (issue 10: the SDKs raise their
+# generic APIStatusError with status 402, which no retry policy retries; OpenAI's own quota 429 would be retried).
+_OPENAI_STATUS = {422: 400}
+DEFAULT_RETRY_AFTER = "1"  # seconds: a 429 always says when to come back, even when the provider did not
 
 
 def http_status(err: BaseException, style: Style = "hub") -> int:
@@ -244,6 +246,8 @@ def body(err: BaseException, style: Style = "hub") -> dict[str, Any]:
         code = "upstream_error"
     elif code is None and status == 422:
         code = "invalid_value"
+    elif code is None and isinstance(err, NotFound):
+        code = "model_not_found"  # on /v1 every 404 is an unknown or unavailable model (or provider)
     return {
         "error": {
             "message": _message(err, detail),
@@ -265,7 +269,7 @@ def detail_json(err: HubError) -> str:
 
 def _retry_after(err: HubError) -> str | None:
     if err.retry_after is None:
-        return None
+        return DEFAULT_RETRY_AFTER if err.http_status == 429 else None
     return str(max(0, int(-(-err.retry_after // 1))))  # whole seconds, rounded up
 
 

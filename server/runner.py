@@ -42,6 +42,7 @@ def run_all(settings: Settings) -> int:
     for host, port in settings.grpc_upstreams():
         print(f"gRPC (server): {host}:{port}", flush=True)
     print("(Ctrl-C stops everything started here)", flush=True)
+    print("AdminService token: `python -m server admin-token`", flush=True)
     stopping = False
 
     def stop(*_args: object) -> None:

@@ -52,6 +52,8 @@ def _wait(check, what: str, timeout: float = 20.0) -> None:
         try:
             if check():
                 return
+        except RuntimeError:  # the process is gone: waiting longer cannot help
+            raise
         except Exception as exc:
             last = exc
         time.sleep(0.05)
@@ -111,11 +113,16 @@ class Gateway:
     def server_procs(self) -> list[subprocess.Popen]:
         return list(self.replicas.values())
 
+    @property
+    def admin_auth(self) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata with the admin token the server generated into its data directory."""
+        return (("authorization", f"Bearer {(self.workdir / 'admin_token').read_text().strip()}"),)
+
     def create_user(self, email: str, credits: float = 10.0) -> tuple[int, str]:
         """(user_id, api_key) through the AdminService over gRPC."""
         with grpc.insecure_channel(self.grpc_target) as channel:
             reply = admin_pb2_grpc.AdminServiceStub(channel).CreateUser(
-                admin_pb2.CreateUserRequest(email=email, credits=credits)
+                admin_pb2.CreateUserRequest(email=email, credits=credits), metadata=self.admin_auth
             )
         return reply.user_id, reply.api_key
 
@@ -136,8 +143,20 @@ class Gateway:
         self.procs.append(proc)
         self.replicas[index] = proc
         if wait:
-            _wait(lambda: proc.poll() is None and grpc_serving(self.grpc_targets[index]), f"server {index}")
+            self._wait_replica(index)
         return proc
+
+    def _wait_replica(self, index: int) -> None:
+        proc = self.replicas[index]
+
+        def serving() -> bool:
+            if proc.poll() is not None:
+                name = "server.log" if index == 0 else f"server-{index}.log"
+                tail = (self.workdir / name).read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"server {index} exited with {proc.returncode}:\n{tail}")
+            return grpc_serving(self.grpc_targets[index])
+
+        _wait(serving, f"server {index}")
 
     def served_requests(self, index: int) -> int:
         """Requests replica `index` finished since it started (its Prometheus counter; needs metrics=True)."""
@@ -156,8 +175,7 @@ class Gateway:
         for index in range(len(self.grpc_ports)):
             self.start_replica(index, wait=False)
         for index in range(len(self.grpc_ports)):
-            proc = self.replicas[index]
-            _wait(lambda p=proc, i=index: p.poll() is None and grpc_serving(self.grpc_targets[i]), f"server {index}")
+            self._wait_replica(index)
         if self.envoy is not None:
             self.wait_rest()
 

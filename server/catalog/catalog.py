@@ -168,10 +168,9 @@ class Catalog:
         if reason is not None:
             replacement = hit.entry.get("replacement")
             use = f", use '{provider_id}/{replacement}'" if replacement else ""
-            if reason == "disabled":
-                raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled){use}")
-            # "(disabled)" is what clients such as the official one read as "model not available"
-            raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled): {reason}{use}")
+            # "not available (disabled)" is what clients match on (the official one: ModelNotAvailableError).
+            detail = "" if reason == "disabled" else f": {reason}"
+            raise NotFound(f"Model '{provider_id}/{model_id}' is not available (disabled){detail}{use}")
         return self._priced_on(hit.entry, today)
 
     def _priced_on(self, entry: Mapping[str, Any], today: dt.date) -> Mapping[str, Any]:
@@ -205,6 +204,22 @@ class Catalog:
             if by_key[key] not in names:
                 names.append(by_key[key])
         return names[:n]
+
+    def elsewhere(self, names: Iterable[str], category: str, exclude: str) -> list[str]:
+        """ "provider/model" refs of callable `category` models other providers know by one of `names`: for a
+        404 on "openai/gpt-oss-120b" that Groq serves as "groq/openai/gpt-oss-120b"."""
+        today = self._today()
+        refs: list[str] = []
+        for pid in self._providers:
+            if pid == exclude:
+                continue
+            for name in names:
+                entry = self.find(pid, name, category)
+                if entry is not None and lifecycle.unavailable_reason(entry, today) is None:
+                    ref = f"{pid}/{entry['modelName']}"
+                    if ref not in refs:
+                        refs.append(ref)
+        return refs[:3]
 
     # ----- internals ---------------------------------------------------------------------------------
 

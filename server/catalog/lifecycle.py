@@ -3,9 +3,13 @@
 Providers announce a deprecation date and a retirement date; from the retirement date on (00:00 UTC) the
 provider refuses the model, so the gateway does too, without anyone editing a file that day. The catalog
 stores the dates; this module turns them into the `status` and `is_disabled` the Models endpoints show
-and the 404 an inference request gets. `is_disabled: true` in a file is the operator's own switch, and a
-stored `status` of "deprecated"/"retired" (for a model retired on an unknown date) is kept: dates can only
-move a model forward in its life, never back.
+and the 404 an inference request gets.
+
+`is_disabled` written in a file is the operator's decision and wins over the dates: `true` switches a model
+off, `false` keeps serving it past its retirement date (a provider that extended it, a proxy that still has
+it). Left out, which is how the shipped catalog is written, the model is disabled exactly when it is retired.
+A stored `status` of "deprecated"/"retired" (for a model retired on an unknown date) is a floor: dates can
+only move a model forward in its life, never back.
 """
 
 from __future__ import annotations
@@ -57,12 +61,14 @@ def with_lifecycle(entry: dict[str, Any], today: dt.date) -> dict[str, Any]:
     entry.update(prices_on(entry, today))
     status = status_on(entry, today)
     entry["status"] = status
-    entry["is_disabled"] = bool(entry.get("is_disabled")) or status == "retired"
+    entry["is_disabled"] = entry["is_disabled"] if isinstance(entry.get("is_disabled"), bool) else status == "retired"
     return entry
 
 
 def unavailable_reason(entry: Mapping[str, Any], today: dt.date) -> str | None:
     """Why the model cannot be called today ("retired on 2026-10-23", "disabled"), or None."""
+    if entry.get("is_disabled") is False:  # the operator keeps it on
+        return None
     if status_on(entry, today) == "retired":
         when = entry.get("retirement_date")
         reason = f"retired on {when}" if when and _reached(when, today) else "retired by the provider"

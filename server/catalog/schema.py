@@ -157,6 +157,9 @@ class TextModel(TokenPriced):
     supportsJsonSchema: StrictBool
     reasoningEfforts: list[Literal["low", "medium", "high"]]
     upstreamApi: Literal["chat_completions", "responses"]
+    # The operator's default fallbacks ("provider/model", tried in order when this model fails before any
+    # output; a request's additional_params.fallbacks replaces them; server.domain.inference).
+    fallbacks: list[NonEmpty] = []
 
     PRICE_NEEDED: ClassVar[str] = "'contextWindow', 'inputPricePer1MTokens' and 'outputPricePer1MTokens'"
 

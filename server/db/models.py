@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     func,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -40,6 +41,12 @@ class User(Base):
     # Spendable balance; reservations are already subtracted (see server.domain.billing).
     balance_nanos: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Limits given to this user's new API keys (set by an operator; server.domain.limits).
+    default_requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    default_tokens_per_minute: Mapped[int | None] = mapped_column(Integer)
+    default_max_concurrent_requests: Mapped[int | None] = mapped_column(Integer)
+    default_budget_nanos: Mapped[int | None] = mapped_column(BigInteger)
+    default_budget_period: Mapped[str | None] = mapped_column(String(8))
 
 
 class ApiKey(Base):
@@ -54,6 +61,29 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Limits (null: none) and their state; checked and taken with the credit reservation (server.domain.limits).
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    tokens_per_minute: Mapped[int | None] = mapped_column(Integer)
+    max_concurrent_requests: Mapped[int | None] = mapped_column(Integer)
+    budget_nanos: Mapped[int | None] = mapped_column(BigInteger)
+    budget_period: Mapped[str | None] = mapped_column(String(8))  # day | week | month | total
+    in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # = its holds with a slot
+    budget_spent_nanos: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # incl. holds
+    budget_period_key: Mapped[str] = mapped_column(String(10), default="", server_default="")  # period of the sum
+
+
+class KeyWindowEvent(Base):
+    """One request of a key with a per-minute limit, in the sliding window: when it started and the tokens it
+    reserved (worst case) or, once settled, used. Rows older than the window are deleted by the next request."""
+
+    __tablename__ = "key_window_events"
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    at: Mapped[float] = mapped_column(Float)  # Unix seconds
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_key_window_events_key_at", "api_key_id", "at"),)
 
 
 class Transaction(Base):
@@ -85,6 +115,12 @@ class CreditHold(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     amount_nanos: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What the request took from its key's limits, given back when the hold goes (server.domain.limits).
+    api_key_id: Mapped[int | None] = mapped_column(Integer)
+    slot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # one of max_concurrent
+    limit_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # reserved for tokens/min
+    budget_nanos: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # added to the budget sum
+    budget_period_key: Mapped[str | None] = mapped_column(String(10))
 
 
 class ActiveStream(Base):

@@ -33,7 +33,24 @@ if TYPE_CHECKING:
     from server.hub import Hub
 
 GROUP_BYS = ("date", "model", "provider", "endpoint", "session_id", "client_ip")
-ENDPOINTS = ("chat", "completion", "embedding", "image", "tts", "stt", "translation", "video")
+ENDPOINTS = (
+    "chat",
+    "completion",
+    "embedding",
+    "image",
+    "tts",
+    "stt",
+    "translation",
+    "video",
+    # the OpenAI-compatible surface at /v1 (server.services.openai_compat)
+    "openai.chat",
+    "openai.responses",
+    "openai.embedding",
+    "openai.image",
+    "openai.tts",
+    "openai.stt",
+    "openai.translation",
+)
 MAX_PAGE = 1000
 DEFAULT_RECORDS = 100
 DEFAULT_GROUPS = 1000

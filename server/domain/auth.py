@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.engine import Connection
 
 from server.db.models import ApiKey, User
@@ -27,6 +27,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)  # last_used_at is written at most o
 class Principal:
     user_id: int
     api_key_id: int
+    limited: bool = False  # the key has a limit or budget (server.domain.limits), checked with each reservation
 
 
 def bearer_token(metadata: dict[str, str]) -> str:
@@ -69,7 +70,21 @@ async def authenticate(hub: Hub, metadata: dict[str, str]) -> Principal:
     return principal
 
 
-_KEY_COLUMNS = (ApiKey.id, ApiKey.user_id, ApiKey.is_active, ApiKey.expires_at, ApiKey.last_used_at, User.is_active)
+_LIMITED = or_(
+    ApiKey.requests_per_minute.is_not(None),
+    ApiKey.tokens_per_minute.is_not(None),
+    ApiKey.max_concurrent_requests.is_not(None),
+    ApiKey.budget_nanos.is_not(None),
+)
+_KEY_COLUMNS = (
+    ApiKey.id,
+    ApiKey.user_id,
+    ApiKey.is_active,
+    ApiKey.expires_at,
+    ApiKey.last_used_at,
+    User.is_active,
+    _LIMITED,
+)
 _BY_HASH = select(*_KEY_COLUMNS).join(User, User.id == ApiKey.user_id).where(ApiKey.key_hash == bindparam("b_key"))
 _BY_ID = select(*_KEY_COLUMNS).join(User, User.id == ApiKey.user_id).where(ApiKey.id == bindparam("b_key"))
 _TOUCH = update(ApiKey).where(ApiKey.id == bindparam("b_id")).values(last_used_at=bindparam("b_now"))
@@ -89,11 +104,11 @@ async def _check(hub: Hub, stmt, value: str | int, failure: str) -> Principal:
     row = await hub.ledger.run(op)
     if row is None:
         raise Unauthorized(failure)
-    key_id, user_id, key_active, expires_at, _last_used, user_active = row
+    key_id, user_id, key_active, expires_at, _last_used, user_active, limited = row
     if not key_active:
         raise Unauthorized("API key has been revoked")
     if keys.is_expired(clock.as_utc(expires_at), now):
         raise Unauthorized("API key has expired")
     if not user_active:
         raise Unauthorized("User account is inactive")
-    return Principal(user_id=user_id, api_key_id=key_id)
+    return Principal(user_id=user_id, api_key_id=key_id, limited=bool(limited))

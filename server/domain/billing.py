@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from server import metrics
 from server.db.models import CreditHold, Transaction, UsageRecord, User, VideoJob
-from server.domain import clock, usage_stats
+from server.domain import clock, limits, usage_stats
 from server.domain.caller import Caller
 from server.domain.money import nanos_to_usd
 from server.domain.routing import Route
@@ -80,6 +80,7 @@ class Reservation:
     session_id: str | None = None
     client_ip: str | None = None
     settled: bool = False
+    held: bool = False  # a hold row exists (credits, or a limited key's share of its limits)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 
@@ -91,7 +92,17 @@ _RESERVE = (
 _REFUND = (
     update(User).where(User.id == bindparam("b_uid")).values(balance_nanos=User.balance_nanos + bindparam("b_amt"))
 )
-_DELETE_HOLD = delete(CreditHold).where(CreditHold.request_id == bindparam("b_rid"))
+_DELETE_HOLD = (
+    delete(CreditHold)
+    .where(CreditHold.request_id == bindparam("b_rid"))
+    .returning(
+        CreditHold.api_key_id,
+        CreditHold.slot,
+        CreditHold.limit_tokens,
+        CreditHold.budget_nanos,
+        CreditHold.budget_period_key,
+    )
+)
 _INSERT_HOLD = insert(CreditHold)
 _INSERT_LEDGER = insert(Transaction)
 _INSERT_USAGE = insert(UsageRecord)
@@ -107,31 +118,63 @@ async def reserve(
     session_id: str | None = None,
     client_ip: str | None = None,
     request_id: str | None = None,
+    limited: bool = False,
+    tokens: int = 0,
+    slot: bool = True,
 ) -> Reservation:
-    """Holds amount_nanos of the user's balance, or raises InsufficientCredits without touching anything."""
+    """Holds amount_nanos of the user's balance and, for a `limited` key, what the request takes from the key's
+    limits (`tokens`: its worst case; `slot`: whether it counts as in flight until settled); or raises
+    InsufficientCredits / the limit's refusal without touching anything."""
     res = Reservation(request_id or new_request_id(), user_id, api_key_id, 0 if byok else max(0, amount_nanos), byok)
     res.session_id, res.client_ip = session_id, client_ip
-    if res.byok:
+    limited = limited and api_key_id is not None
+    if res.byok and not limited:
         return res
     now = clock.now()
 
-    def op(conn: Connection) -> bool:
-        if conn.execute(_RESERVE, {"b_uid": user_id, "b_amt": res.amount_nanos}).rowcount != 1:
+    def op(conn: Connection) -> bool | HubError:
+        if not res.byok and conn.execute(_RESERVE, {"b_uid": user_id, "b_amt": res.amount_nanos}).rowcount != 1:
             return False
+        taken = limits.NOTHING
+        if limited:  # the key's limits, in this same transaction (server.domain.limits)
+            taken = limits.take(
+                conn,
+                api_key_id=api_key_id,
+                request_id=res.request_id,
+                now=now,
+                tokens=tokens,
+                cost_nanos=res.amount_nanos,
+                slot=slot,
+            )
+            if isinstance(taken, HubError):
+                if not res.byok:
+                    conn.execute(_REFUND, {"b_uid": user_id, "b_amt": res.amount_nanos})
+                return taken
         hold = {"request_id": res.request_id, "user_id": user_id, "amount_nanos": res.amount_nanos, "created_at": now}
-        conn.execute(_INSERT_HOLD, hold)
+        conn.execute(_INSERT_HOLD, {**hold, "api_key_id": api_key_id, **taken.hold_columns()})
         return True
 
-    if not await hub.ledger.run(op):
+    done = await hub.ledger.run(op)
+    if isinstance(done, HubError):
+        raise done
+    if not done:
         raise InsufficientCredits("Insufficient credits: this request may cost more than your remaining balance")
+    res.held = True
     return res
 
 
 async def reserve_for(
-    hub: Hub, caller: Caller, route: Route, amount_nanos: int, *, request_id: str | None = None
+    hub: Hub,
+    caller: Caller,
+    route: Route,
+    amount_nanos: int,
+    *,
+    request_id: str | None = None,
+    tokens: int = 0,
+    slot: bool = True,
 ) -> Reservation:
-    """reserve() for one routed call: the caller's credits (none when the route uses their own key), with the
-    session and address their usage record will carry."""
+    """reserve() for one routed call: the caller's credits (none when the route uses their own key) and their
+    key's limits, with the session and address their usage record will carry."""
     return await reserve(
         hub,
         user_id=caller.principal.user_id,
@@ -141,6 +184,9 @@ async def reserve_for(
         session_id=caller.session_id,
         client_ip=caller.client_ip,
         request_id=request_id,
+        limited=caller.principal.limited,
+        tokens=tokens,
+        slot=slot,
     )
 
 
@@ -159,14 +205,19 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
         usage = _usage_row(hub, res, outcome, charge, now)
         ledger = _ledger_row(res, outcome, charge, now) if charge else None
 
+        used_tokens = 0 if outcome.status == "error" else outcome.input_tokens + outcome.output_tokens
+
         def op(conn: Connection) -> bool:
+            hold = conn.execute(_DELETE_HOLD, {"b_rid": res.request_id}).first() if res.held or not res.byok else None
             if not res.byok:
-                if conn.execute(_DELETE_HOLD, {"b_rid": res.request_id}).rowcount != 1:
+                if hold is None:
                     return False  # released already (crash recovery): nothing left to move
                 if res.amount_nanos - charge:
                     conn.execute(_REFUND, {"b_uid": res.user_id, "b_amt": res.amount_nanos - charge})
                 if ledger:
                     conn.execute(_INSERT_LEDGER, ledger)
+            if hold is not None:  # the key's limits: the slot, the unused budget, the window's tokens
+                _release_limits(conn, res.request_id, hold, used_tokens, charge)
             conn.execute(_INSERT_USAGE, usage)
             usage_stats.add_to_rollup(conn, usage)  # the per-day sums, in the same transaction
             return True
@@ -191,6 +242,19 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
         return charge
 
 
+async def record_attempt(hub: Hub, res: Reservation, outcome: Outcome, attempt: int) -> None:
+    """Writes the usage record of one failed attempt of a request (cost 0; nothing else moves)."""
+    usage = _usage_row(hub, res, outcome, 0, clock.now())
+    usage["request_id"] = f"{res.request_id}-{attempt}"
+
+    def op(conn: Connection) -> None:
+        conn.execute(_INSERT_USAGE, usage)
+        usage_stats.add_to_rollup(conn, usage)
+
+    await hub.ledger.run(op)
+    metrics.observe(outcome.endpoint, outcome.provider, "error", outcome.duration_ms, 0, 0, 0.0)
+
+
 def error_detail(exc: BaseException) -> str:
     """What a failed request's usage record says about the failure (never a secret: details are ours)."""
     return exc.detail if isinstance(exc, HubError) and isinstance(exc.detail, str) else type(exc).__name__
@@ -212,6 +276,7 @@ class Meter:
     request_content: Any = None
     started: float = field(default_factory=time.perf_counter)
     _closing: bool = False  # a settlement was handed to a background task
+    _attempts: int = 0  # failed attempts recorded (fallbacks)
 
     @property
     def request_id(self) -> str:
@@ -237,6 +302,13 @@ class Meter:
     async def fail(self, exc: BaseException, **fields: Any) -> None:
         """Settles a failed request: cost 0, status error, the failure recorded."""
         await self.settle("error", 0, error=error_detail(exc), **fields)
+
+    async def record_failed_attempt(self, exc: BaseException) -> None:
+        """A usage record (status error, cost 0) for an attempt that failed before the request moved on to a
+        fallback model; the reservation stays held for the next attempt and is settled once at the end."""
+        self._attempts += 1
+        outcome = self.outcome("error", 0, error=error_detail(exc))
+        await asyncio.shield(record_attempt(self.hub, self.reservation, outcome, self._attempts))
 
     def settle_later(self, status: str, cost_nanos: int = 0, **fields: Any) -> None:
         """Settles in a task the caller's cancellation cannot reach (a client that left mid-stream)."""
@@ -271,6 +343,7 @@ class Meter:
     ) -> Meter:
         """The meter of a request reserved earlier (its hold row still exists until it is settled)."""
         res = Reservation(request_id, user_id, api_key_id, amount_nanos, byok, session_id, client_ip)
+        res.held = True  # a BYOK request of a limited key has a hold too; settling removes whatever hold there is
         return cls(hub, res, endpoint, provider, model)
 
 
@@ -283,10 +356,13 @@ async def meter(
     endpoint: str,
     request_content: Any = None,
     request_id: str | None = None,
+    tokens: int = 0,
+    slot: bool = True,
 ) -> Meter:
     """THE metering point of every capability: reserves the request's worst case for the caller (nothing when
-    the route uses the caller's own key) or raises 402 before anything is sent upstream."""
-    res = await reserve_for(hub, caller, route, amount_nanos, request_id=request_id)
+    the route uses the caller's own key) and takes what it needs from the key's limits (`tokens`: its worst
+    case; `slot`: counts as in flight until settled), or raises 402 / 429 before anything is sent upstream."""
+    res = await reserve_for(hub, caller, route, amount_nanos, request_id=request_id, tokens=tokens, slot=slot)
     return Meter(hub, res, endpoint, route.provider, route.model, request_content)
 
 
@@ -310,6 +386,20 @@ async def top_up(session: AsyncSession, user_id: int, amount_nanos: int, descrip
         )
     )
     return transaction_id
+
+
+def _release_limits(conn: Connection, request_id: str, hold, used_tokens: int, charge: int) -> None:
+    api_key_id, slot, tokens, budget_nanos, period_key = hold
+    taken = limits.Taken(slot=bool(slot), tokens=tokens or 0, budget_nanos=budget_nanos or 0, period_key=period_key)
+    if taken != limits.NOTHING:
+        limits.release(
+            conn,
+            api_key_id=api_key_id,
+            request_id=request_id,
+            taken=taken,
+            used_tokens=used_tokens,
+            charge_nanos=charge,
+        )
 
 
 def _ledger_row(res: Reservation, outcome: Outcome, charge: int, now) -> dict:
@@ -369,13 +459,14 @@ async def release_stale_holds(hub: Hub, older_than: timedelta = STALE_HOLD_AGE) 
             .all()
         )
     for hold in stale:
-        async with hub.sessions() as session, session.begin():
-            gone = await session.execute(delete(CreditHold).where(CreditHold.request_id == hold.request_id))
-            if gone.rowcount == 1:
-                await session.execute(
-                    update(User)
-                    .where(User.id == hold.user_id)
-                    .values(balance_nanos=User.balance_nanos + hold.amount_nanos)
-                )
-                released += 1
+
+        def op(conn: Connection, hold=hold) -> bool:
+            gone = conn.execute(_DELETE_HOLD, {"b_rid": hold.request_id}).first()
+            if gone is None:
+                return False
+            conn.execute(_REFUND, {"b_uid": hold.user_id, "b_amt": hold.amount_nanos})
+            _release_limits(conn, hold.request_id, gone, 0, 0)  # the slot and the whole budget share come back
+            return True
+
+        released += bool(await hub.ledger.run(op))
     return released

@@ -41,14 +41,22 @@ def texts_of(text: Any) -> list[str]:
     )
 
 
-async def embed(hub: Hub, caller: Caller, *, text: Any) -> EmbeddingOutcome:
+async def embed(hub: Hub, caller: Caller, *, text: Any, endpoint: str = "embedding") -> EmbeddingOutcome:
+    """`endpoint` names the surface in the usage record ("embedding" on /api/v1, "openai.embedding" on /v1)."""
     texts = texts_of(text)
     route = resolve(hub, caller.provider, caller.model, "embeddings", caller.byok_key)
     adapter = registry.capability(route.config, "embeddings")
     counted = sum(tokens.count_text(t) for t in texts)
-    worst_case = pricing.token_cost_nanos(route.entry, int(counted * 1.25) + 16, 0)
+    worst_tokens = int(counted * 1.25) + 16
+    worst_case = pricing.token_cost_nanos(route.entry, worst_tokens, 0)
     meter = await billing.meter(
-        hub, caller, route, worst_case, endpoint="embedding", request_content={"inputs": len(texts)}
+        hub,
+        caller,
+        route,
+        worst_case,
+        endpoint=endpoint,
+        request_content={"inputs": len(texts)},
+        tokens=worst_tokens,
     )
     async with meter.guard():
         result = await adapter.embed(

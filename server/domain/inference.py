@@ -2,6 +2,13 @@
 
 Errors before the first byte become HTTP errors; once a stream has begun, they are reported inside it.
 Stopping a stream or disconnecting cancels the upstream request and bills the usage produced so far.
+
+Fallbacks: `additional_params.fallbacks` (else the model's catalog `fallbacks`) lists further models. When
+the current one fails before any output with a failure of the provider's (429, 5xx, timeout, connection
+error; see `_falls_back`) or cannot be used (disabled, unknown, provider not configured), the next one is
+tried with its own provider translation; a failure caused by the request (400/422) is answered as it is.
+One reservation covers the dearest candidate's worst case and is settled once, at the price of the model
+that served; each failed attempt leaves a usage record with status error and cost 0.
 """
 
 from __future__ import annotations
@@ -17,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from server.catalog import pricing
 from server.domain import billing, features, request_tokens, responses, tokens
 from server.domain.caller import Caller
-from server.domain.routing import Route, resolve
-from server.errors import HubError, UpstreamError, sse_error_event
+from server.domain.routing import Route, resolve, split_model
+from server.errors import HubError, NotFound, Unavailable, UpstreamError, ValidationFailed, sse_error_event
 from server.providers import openai_responses, registry
 from server.providers.base import ChatCapability, ChatParams, Delta, StreamEnd, TokenCounts, ToolCall, ToolCallDelta
 
@@ -29,6 +36,17 @@ log = logging.getLogger("hub.inference")
 
 DEFAULT_MAX_OUTPUT = 4096
 INPUT_MARGIN = 1.25  # our tokenizer is close to, not equal to, every provider's
+MAX_FALLBACKS = 5
+CATEGORY = "text_completions"
+
+
+@dataclass
+class Candidate:
+    """One model a call may be served by, resolved and priced."""
+
+    route: Route
+    adapter: ChatCapability
+    max_out: int
 
 
 @dataclass
@@ -42,6 +60,7 @@ class ChatCall:
     prompt_tokens: int
     adapter: ChatCapability  # the route's chat implementation (unit tests pass an in-process fake)
     created_at: int = field(default_factory=lambda: int(time.time()))
+    fallbacks: list[Candidate] = field(default_factory=list)  # the candidates after the current one, in order
 
     @property
     def response_id(self) -> str:
@@ -57,22 +76,111 @@ def _max_output(route: Route, requested: int | None) -> int:
 
 
 async def prepare(hub: Hub, caller: Caller, *, endpoint: str, params: ChatParams) -> ChatCall:
-    """Routes the call and reserves its maximum cost; raises 402/404/503 before anything is sent upstream."""
-    route = resolve(hub, caller.provider, caller.model, "text_completions", caller.byok_key)
-    adapter = registry.capability(route.config, "chat")
-    if route.config.wire_format == registry.OPENAI and route.entry.get("upstreamApi") == "responses":
-        adapter = openai_responses  # the catalog says this model takes tools with reasoning only there
-    features.check(route.provider, route.config.wire_format, route.model, route.entry, params)
-    params.model = route.model
-    max_out = _max_output(route, params.max_tokens)
-    params.output_limit = max_out  # what the reservation covers (sent where a provider requires a limit)
-    # text, tool definitions and earlier calls, images and PDFs at their worst case
-    prompt_tokens = request_tokens.count_prompt(params, route.config.wire_format)
-    worst_case = pricing.token_cost_nanos(route.entry, int(prompt_tokens * INPUT_MARGIN) + 16, max_out)
+    """Routes the call (and its fallbacks), checks that each candidate can do what the request asks (422
+    before any call), and reserves the dearest candidate's maximum cost; raises 402/404/422/429/503 before
+    anything is sent upstream."""
+    names = _fallback_names(hub, caller)
+    candidates, unusable = _candidates(hub, caller, names, params.max_tokens)
+    for c in candidates:
+        features.check(c.route.provider, c.route.config.wire_format, c.route.model, c.route.entry, params)
+    # text, tool definitions and earlier calls, images and PDFs at their worst case, per wire format
+    prompt_tokens = max(request_tokens.count_prompt(params, c.route.config.wire_format) for c in candidates)
+    worst_in = int(prompt_tokens * INPUT_MARGIN) + 16
+    worst_case = max(pricing.max_token_cost_nanos(c.route.entry, worst_in, c.max_out) for c in candidates)
     meter = await billing.meter(
-        hub, caller, route, worst_case, endpoint=endpoint, request_content={"messages": params.messages}
+        hub,
+        caller,
+        candidates[0].route,
+        worst_case,
+        endpoint=endpoint,
+        request_content={"messages": params.messages},
+        tokens=worst_in + max(c.max_out for c in candidates),
     )
-    return ChatCall(endpoint, route, params, meter, prompt_tokens, adapter)
+    call = ChatCall(endpoint, candidates[0].route, params, meter, prompt_tokens, candidates[0].adapter)
+    call.fallbacks = candidates[1:]
+    for provider, model, exc in unusable:  # models passed over (disabled, unknown): failed attempts too
+        meter.provider, meter.model = provider, model
+        await meter.record_failed_attempt(exc)
+    _use(call, candidates[0])
+    return call
+
+
+def _chat_adapter(route: Route) -> ChatCapability:
+    """The route's chat implementation: the Responses API for OpenAI models the catalog says take tools with
+    reasoning only there (`upstreamApi: "responses"`), else the wire format's chat adapter."""
+    if route.config.wire_format == registry.OPENAI and route.entry.get("upstreamApi") == "responses":
+        return openai_responses
+    return registry.capability(route.config, "chat")
+
+
+def _fallback_names(hub: Hub, caller: Caller) -> list[str]:
+    """The request's `additional_params.fallbacks` (taken out of what is passed to the provider), else the
+    model's catalog default; validated."""
+    given = caller.extra.pop("fallbacks", None) if caller.extra else None
+    if given is None:
+        provider, model = split_model(caller.provider, caller.model, CATEGORY)
+        entry = hub.catalog.find(provider.strip().lower(), model, CATEGORY)
+        return list(entry.get("fallbacks") or []) if entry else []
+    if (
+        not isinstance(given, list)
+        or len(given) > MAX_FALLBACKS
+        or not all(isinstance(n, str) and "/" in n.strip("/") for n in given)
+    ):
+        raise ValidationFailed.single(
+            ["body", "additional_params", "fallbacks"],
+            f'fallbacks must be a list of at most {MAX_FALLBACKS} "provider/model" names',
+        )
+    return given
+
+
+def _candidates(
+    hub: Hub, caller: Caller, names: list[str], max_tokens: int | None
+) -> tuple[list[Candidate], list[tuple[str, str, HubError]]]:
+    """The usable candidates in order, and the ones passed over with why. Without fallbacks a model that cannot
+    be used is answered as before (404/503); with them, only when none can be used."""
+    specs = [(caller.provider, caller.model)] + [(None, n) for n in names]
+    primary_provider = split_model(caller.provider, caller.model, CATEGORY)[0].strip().lower()
+    candidates: list[Candidate] = []
+    unusable: list[tuple[str, str, HubError]] = []
+    for provider, model in specs:
+        pid, mid = split_model(provider, model, CATEGORY)
+        if caller.byok_key and pid.strip().lower() != primary_provider:
+            raise ValidationFailed.single(
+                ["body", "additional_params", "fallbacks"],
+                "with byok_api_key, fallbacks must be models of the same provider (the key is not sent elsewhere)",
+            )
+        try:
+            route = resolve(hub, provider, model, CATEGORY, caller.byok_key)
+            adapter = _chat_adapter(route)
+        except (NotFound, Unavailable) as exc:
+            if not names:
+                raise
+            unusable.append((pid.strip().lower(), mid, exc))
+            continue
+        candidates.append(Candidate(route, adapter, _max_output(route, max_tokens)))
+    if not candidates:
+        raise unusable[0][2]
+    return candidates, unusable
+
+
+def _use(call: ChatCall, candidate: Candidate) -> None:
+    """Makes `candidate` the model the call goes to (and is recorded and priced as)."""
+    call.route, call.adapter = candidate.route, candidate.adapter
+    call.params.model = candidate.route.model
+    call.params.output_limit = candidate.max_out  # what the reservation covers (sent where a provider needs one)
+    call.meter.provider, call.meter.model = candidate.route.provider, candidate.route.model
+
+
+def _falls_back(call: ChatCall, error: HubError) -> bool:
+    """Whether to move on to the next candidate: the provider failed (429, 5xx, timeout, connection error,
+    a rejected gateway key), not the request (400/404/422 are answered as they are)."""
+    return bool(call.fallbacks) and isinstance(error, UpstreamError)
+
+
+async def _next_candidate(call: ChatCall, error: HubError) -> None:
+    await call.meter.record_failed_attempt(error)
+    log.info("request %s: %s failed (%s); falling back", call.response_id, call.route.provider, error.http_status)
+    _use(call, call.fallbacks.pop(0))
 
 
 def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning: str, calls: str = "") -> TokenCounts:
@@ -88,7 +196,13 @@ def _counted(call: ChatCall, reported: TokenCounts | None, text: str, reasoning:
 
 def _usage_fields(call: ChatCall, status: str, usage: TokenCounts, **extra: Any) -> tuple[int, dict[str, Any]]:
     """The cost of `usage` at the model's price and the usage record's token fields."""
-    cost = pricing.token_cost_nanos(call.route.entry, usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+    cost = pricing.token_cost_nanos(
+        call.route.entry,
+        usage.input_tokens,
+        usage.output_tokens,
+        usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )
     fields = {
         "input_tokens": usage.input_tokens,
         "output_tokens": usage.output_tokens,
@@ -118,12 +232,17 @@ def _internal(call: ChatCall, exc: BaseException) -> HubError:
 
 async def run_unary(hub: Hub, call: ChatCall) -> dict[str, Any]:
     async with call.meter.guard():
-        try:
-            result = await call.adapter.chat(
-                hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
-            )
-        except Exception as exc:
-            raise _internal(call, exc) from exc
+        while True:
+            try:
+                result = await call.adapter.chat(
+                    hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
+                )
+                break
+            except Exception as exc:
+                error = _internal(call, exc)
+                if not _falls_back(call, error):
+                    raise error from exc
+                await _next_candidate(call, error)
     calls_text = "".join(c.name + c.arguments for c in result.tool_calls)
     usage = _counted(call, result.usage, result.text, result.reasoning, calls_text)
     charge = await _settle(call, "success", usage, response_content=_content(result.text, result.tool_calls))
@@ -180,15 +299,26 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
     )
     first = asyncio.ensure_future(anext(upstream))
     try:
-        try:
-            await asyncio.wait({first})
-            first.result()
-        except StopAsyncIteration:
-            pass
-        except Exception as exc:
-            error = _internal(call, exc)
-            await call.meter.fail(error)
-            raise error from None
+        while True:  # until a candidate produced its first item (or the last one failed)
+            try:
+                await asyncio.wait({first})
+                first.result()
+            except StopAsyncIteration:
+                pass
+            except Exception as exc:
+                error = _internal(call, exc)
+                if not _falls_back(call, error):
+                    await call.meter.fail(error)
+                    raise error from None
+                with contextlib.suppress(Exception):
+                    await upstream.aclose()
+                await _next_candidate(call, error)
+                upstream = call.adapter.stream_chat(
+                    hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
+                )
+                first = asyncio.ensure_future(anext(upstream))
+                continue
+            break
         yield responses.created_event(_partial_body(call, "in_progress", ""))
         yield responses.item_added_event(rid)
         yield responses.part_added_event(rid)

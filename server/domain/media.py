@@ -133,8 +133,11 @@ def required_text(fields: dict[str, Any], name: str = "prompt") -> str:
     return value
 
 
-async def generate_images(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Billed[list[GeneratedImage]]:
-    """`fields` are the ImageRequest fields the caller set (snake_case), without provider/model/key/extra."""
+async def generate_images(
+    hub: Hub, caller: Caller, *, fields: dict[str, Any], endpoint: str = "image"
+) -> Billed[list[GeneratedImage]]:
+    """`fields` are the ImageRequest fields the caller set (snake_case), without provider/model/key/extra;
+    `endpoint` names the surface in the usage record ("openai.image" on /v1)."""
     prompt = required_text(fields)
     n = fields.get("n", 1)
     if not isinstance(n, int) or n < 1:
@@ -155,7 +158,7 @@ async def generate_images(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -
         hub,
         caller,
         route,
-        endpoint="image",
+        endpoint=endpoint,
         reserve_nanos=math.ceil(call.n * unit * pricing.NANOS_PER_USD),
         request_content={"prompt": prompt, "n": call.n, "size": call.price_size, "quality": call.price_quality},
         call=lambda: adapter.generate_images(hub.http, route.config, call, route.api_key, byok=route.byok),
@@ -183,7 +186,7 @@ def _speech_cost(entry: Mapping[str, Any], text: str) -> int:
     return pricing.token_cost_nanos(entry, tokens.count_text(text), 0)
 
 
-async def text_to_speech(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Billed[Speech]:
+async def text_to_speech(hub: Hub, caller: Caller, *, fields: dict[str, Any], endpoint: str = "tts") -> Billed[Speech]:
     text = required_text(fields, "input")
     route = route_media(hub, caller, "text_to_speech")
     adapter = registry.capability(route.config, "speech")
@@ -193,7 +196,7 @@ async def text_to_speech(hub: Hub, caller: Caller, *, fields: dict[str, Any]) ->
         hub,
         caller,
         route,
-        endpoint="tts",
+        endpoint=endpoint,
         reserve_nanos=amount,
         request_content={"input": text, "voice": call.body.get("voice")},
         call=lambda: adapter.speech(hub.http, route.config, call, route.api_key, byok=route.byok),
@@ -292,7 +295,7 @@ def transcription_fields(form: Form, kind: str) -> dict[str, Any]:
     return fields
 
 
-async def transcribe(hub: Hub, caller: Caller, *, kind: str, form: Form) -> Billed[Transcript]:
+async def transcribe(hub: Hub, caller: Caller, *, kind: str, form: Form, surface: str = "") -> Billed[Transcript]:
     """`kind` is "transcriptions" (endpoint "stt") or "translations" (endpoint "translation"); the caller's
     provider, model and key come from the same form."""
     upload = form.files.get("file")
@@ -314,7 +317,7 @@ async def transcribe(hub: Hub, caller: Caller, *, kind: str, form: Form) -> Bill
         hub,
         caller,
         route,
-        endpoint="stt" if kind == "transcriptions" else "translation",
+        endpoint=surface + ("stt" if kind == "transcriptions" else "translation"),
         reserve_nanos=priced(lambda: pricing.minutes_cost_nanos(route.entry, max(most, likely)), route),
         request_content={"filename": filename, "bytes": len(upload.data), "response_format": call.response_format},
         call=lambda: adapter.transcribe(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -42,11 +43,23 @@ def split_model(provider: str | None, model: str | None, category: str) -> tuple
 
 
 def resolve(hub: Hub, provider: str | None, model: str | None, category: str, byok_key: str | None) -> Route:
+    """The route of a request. Model names resolve in the catalog (aliases, lifecycle by date, the 404 with
+    the closest ids); a model unknown at the named provider but served by another says where."""
     provider_id, model_id = split_model(provider, model, category)
     provider_id = provider_id.strip().lower()
     if provider_id not in registry.known_providers():
-        raise NotFound(f"Provider '{provider_id}' not found")
-    entry = hub.catalog.resolve(provider_id, model_id, category)
+        near = difflib.get_close_matches(provider_id, registry.known_providers(), n=3, cutoff=0.7)
+        hint = f"; did you mean {', '.join(repr(p) for p in near)}?" if near else ""
+        raise NotFound(f"Provider '{provider_id}' not found{hint}")
+    try:
+        entry = hub.catalog.resolve(provider_id, model_id, category)
+    except NotFound as exc:
+        if provider_id in hub.catalog.provider_ids() and hub.catalog.find(provider_id, model_id) is None:
+            names = [model_id] + ([model] if model and model != model_id else [])
+            others = hub.catalog.elsewhere(names, category, exclude=provider_id)
+            if others:
+                raise NotFound(f"{exc.detail}; served as {', '.join(repr(r) for r in others)}") from None
+        raise
     config = registry.provider_config(provider_id)
     if config is None:
         raise Unavailable(f"Provider '{provider_id}' is not configured on this gateway (set its base URL)")

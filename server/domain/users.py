@@ -20,7 +20,7 @@ from server.db.models import (
     User,
     VideoJob,
 )
-from server.domain import billing, clock, keys
+from server.domain import billing, clock, keys, limits
 from server.domain.money import usd_to_nanos
 from server.errors import BadRequest, Conflict, NotFound, ValidationFailed
 
@@ -121,7 +121,10 @@ async def list_transactions(hub: Hub, user_id: int, limit: int, offset: int) -> 
         return list(rows), total
 
 
-async def create_api_key(hub: Hub, user_id: int, name: str | None, days: int | None) -> CreatedKey:
+async def create_api_key(
+    hub: Hub, user_id: int, name: str | None, days: int | None, key_limits: dict | None = None
+) -> CreatedKey:
+    """A new key; `key_limits` (JSON-like values, see limits.validate) override the user's default limits."""
     name = "API Key" if name is None else name.strip()
     errors = []
     if not name or len(name) > MAX_KEY_NAME:
@@ -136,12 +139,67 @@ async def create_api_key(hub: Hub, user_id: int, name: str | None, days: int | N
                 "type": "value_error",
             }
         )
+    given = {}
+    try:
+        given = limits.validate(key_limits or {})
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
     created = _new_key_row(user_id, name, days)
     async with hub.sessions() as session, session.begin():
+        user = await session.get(User, user_id)
+        if user is not None:
+            for column in LIMIT_COLUMNS:
+                setattr(created.row, column, given.get(column, getattr(user, f"default_{column}")))
+        if created.row.budget_nanos is not None and created.row.budget_period is None:
+            created.row.budget_period = "total"
         session.add(created.row)
     return created
+
+
+LIMIT_COLUMNS = ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_nanos", "budget_period")
+
+
+async def update_api_key(hub: Hub, user_id: int, key_id: int, name: str | None, changes: dict) -> ApiKey:
+    """Renames a key and/or changes its limits (`changes`: JSON-like values, None removes a limit)."""
+    values = limits.validate(changes)
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > MAX_KEY_NAME:
+            raise ValidationFailed.single(["body", "name"], f"Name must be 1 to {MAX_KEY_NAME} characters")
+        values["name"] = name
+    async with hub.sessions() as session, session.begin():
+        key = (
+            await session.execute(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id))
+        ).scalar_one_or_none()
+        if key is None:
+            raise NotFound(f"API key {key_id} not found")
+        for column, value in values.items():
+            setattr(key, column, value)
+        if key.budget_nanos is not None and key.budget_period is None:
+            key.budget_period = "total"
+    return key
+
+
+async def set_default_limits(hub: Hub, email: str, key_limits: dict) -> User:
+    """Replaces a user's default limits (given to the keys they create from now on)."""
+    values = limits.validate(key_limits)
+    if values.get("budget_nanos") is not None and values.get("budget_period") is None:
+        values["budget_period"] = "total"
+    async with hub.sessions() as session, session.begin():
+        user = (await session.execute(select(User).where(User.email == email.strip().lower()))).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"User {email} not found")
+        for column in LIMIT_COLUMNS:
+            setattr(user, f"default_{column}", values.get(column))
+    return user
+
+
+async def key_use(hub: Hub, rows: list[ApiKey]) -> dict[int, limits.KeyUse]:
+    """The current use of each key's limits (window, in flight, spend in period)."""
+    now = clock.now()
+    return await hub.ledger.run(lambda conn: limits.current_use(conn, rows, now))
 
 
 async def list_api_keys(hub: Hub, user_id: int) -> list[ApiKey]:

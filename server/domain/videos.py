@@ -2,8 +2,8 @@
 
 Lifecycle. `create_job` reserves the maximum cost (catalog price per second x duration x n) under the job's
 id, stores the job (`queued`), submits it to the provider and returns. The `VideoWorker` (an asyncio task
-started by `server.app.start_hub`; of all replicas only the one holding the poller lock runs it, see server.db.leader)
-polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
+started by `server.app.start_hub`; of all replicas only the one holding the poller lock runs it, see
+server.db.leader) polls every unfinished job each `HUB_VIDEO_POLL_SECONDS`,
 updating `status` / `progress`, and finishes it: `completed` (result stored, real cost charged), `failed`
 or `cancelled` (everything released). Jobs live in the database, so a restarted server resumes them.
 
@@ -91,7 +91,8 @@ async def create_job(hub: Hub, caller: Caller, *, fields: dict[str, Any]) -> Vid
         lambda: pricing.seconds_cost_nanos(route.entry, call.seconds * call.n, call.price_size), route
     )
     job_id = new_job_id()
-    meter = await billing.meter(hub, caller, route, amount, endpoint="video", request_id=job_id)
+    # slot=False: the job outlives the request that created it, so it does not count as one in flight
+    meter = await billing.meter(hub, caller, route, amount, endpoint="video", request_id=job_id, slot=False)
     now = clock.now()
     row = {
         "id": job_id,

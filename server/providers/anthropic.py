@@ -253,6 +253,7 @@ def parse_usage(usage: Any) -> TokenCounts | None:
         input_tokens=count_of(usage, "input_tokens") + cached + count_of(usage, "cache_creation_input_tokens"),
         output_tokens=count_of(usage, "output_tokens"),
         cached_tokens=cached,
+        cache_write_tokens=count_of(usage, "cache_creation_input_tokens"),
     )
 
 

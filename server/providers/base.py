@@ -57,6 +57,7 @@ class TokenCounts:
     output_tokens: int = 0
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_write_tokens: int = 0  # part of input_tokens, like cached_tokens (billed at the cache-write rate)
 
 
 @dataclass

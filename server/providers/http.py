@@ -6,6 +6,7 @@ gateway answers the same way whichever provider failed. Request bodies and API k
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -36,11 +37,15 @@ _MAX_MESSAGE_CHARS = 500
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often a failure that happened before any output is retried, and how long to wait in between."""
+    """How often a failure that happened before any output is retried, how long to wait in between, and the
+    deadlines: `total_timeout` bounds one call including its retries (for a stream: until the provider accepted
+    it), `stream_idle_timeout` the silence between two stream events. None: unbounded."""
 
     retries: int = 2
     base_wait: float = 0.2  # seconds; doubles per attempt, plus up to base_wait of jitter
     max_wait: float = 5.0
+    total_timeout: float | None = None
+    stream_idle_timeout: float | None = None
 
 
 _DEFAULT_POLICY = RetryPolicy()
@@ -59,6 +64,8 @@ def create_client(
     retries: int = 2,
     retry_base_wait: float = 0.2,
     retry_max_wait: float = 5.0,
+    total_timeout: float | None = None,
+    stream_idle_timeout: float | None = None,
     trust_env: bool = True,
 ) -> httpx.AsyncClient:
     """The one client the gateway shares across requests (HTTP/1.1, pooled); its retry policy travels with it.
@@ -77,7 +84,13 @@ def create_client(
         follow_redirects=False,
         trust_env=trust_env,
     )
-    _policies[client] = RetryPolicy(retries=max(0, retries), base_wait=retry_base_wait, max_wait=retry_max_wait)
+    _policies[client] = RetryPolicy(
+        retries=max(0, retries),
+        base_wait=retry_base_wait,
+        max_wait=retry_max_wait,
+        total_timeout=total_timeout,
+        stream_idle_timeout=stream_idle_timeout,
+    )
     return client
 
 
@@ -168,9 +181,21 @@ def error_from_exception(provider: str, exc: httpx.HTTPError) -> UpstreamError:
 
 
 async def with_retries(client: httpx.AsyncClient, provider: str, call: Callable[[], Awaitable[T]]) -> T:
-    """Runs `call`, retrying retryable `UpstreamError`s with exponential backoff (tenacity)."""
+    """Runs `call`, retrying retryable `UpstreamError`s with exponential backoff (tenacity), all within the
+    policy's total deadline: when it passes, the attempt in flight is cancelled and the answer is a 504."""
     policy = retry_policy(client)
+    if policy.total_timeout is None:
+        return await _attempts(policy, provider, call)
+    try:
+        async with asyncio.timeout(policy.total_timeout):
+            return await _attempts(policy, provider, call)
+    except TimeoutError:
+        raise UpstreamError(
+            provider, 504, f"no answer within {policy.total_timeout:g} s (HUB_UPSTREAM_TOTAL_TIMEOUT)"
+        ) from None
 
+
+async def _attempts(policy: RetryPolicy, provider: str, call: Callable[[], Awaitable[T]]) -> T:
     def log_retry(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         status = getattr(exc, "http_status", "?")
@@ -283,7 +308,7 @@ async def open_sse(
         raise UpstreamError(provider, 502, "the provider did not answer with an event stream")
 
     response = await with_retries(client, provider, connect)
-    events = _read_events(provider, response)
+    events = _read_events(provider, response, retry_policy(client).stream_idle_timeout)
     try:
         yield events
     finally:
@@ -291,14 +316,29 @@ async def open_sse(
         await response.aclose()
 
 
-async def _read_events(provider: str, response: httpx.Response) -> AsyncIterator[ServerSentEvent]:
+async def _read_events(
+    provider: str, response: httpx.Response, idle_timeout: float | None
+) -> AsyncIterator[ServerSentEvent]:
+    """The stream's events; a gap longer than `idle_timeout` between two of them ends it with a 504."""
+    source = EventSource(response).aiter_sse()
     try:
-        async for event in EventSource(response).aiter_sse():
+        while True:
+            try:
+                async with asyncio.timeout(idle_timeout):
+                    event = await anext(source)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise UpstreamError(
+                    provider, 504, f"the stream was silent for more than {idle_timeout:g} s (HUB_STREAM_IDLE_TIMEOUT)"
+                ) from None
             yield event
     except httpx.TimeoutException as exc:
         raise UpstreamError(provider, 504, "timed out waiting for the provider's stream") from exc
     except httpx.HTTPError as exc:
         raise UpstreamError(provider, 502, f"the stream broke off: {str(exc) or type(exc).__name__}") from exc
+    finally:
+        await source.aclose()
 
 
 def event_json(provider: str, event: ServerSentEvent) -> Any:

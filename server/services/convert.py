@@ -38,7 +38,23 @@ def key_fields(key: ApiKey) -> dict:
         fields["expires_at"] = iso(key.expires_at)
     if key.last_used_at is not None:
         fields["last_used_at"] = iso(key.last_used_at)
+    for name in ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests"):
+        if getattr(key, name) is not None:
+            fields[name] = getattr(key, name)
+    if key.budget_nanos is not None:
+        fields["budget_usd"] = nanos_to_usd(key.budget_nanos)
+        fields["budget_period"] = key.budget_period or "total"
     return fields
+
+
+def key_use_message(use) -> user_pb2.KeyLimitUse:
+    """server.domain.limits.KeyUse as its message."""
+    return user_pb2.KeyLimitUse(
+        requests_in_window=i32(use.requests_in_window),
+        tokens_in_window=i32(use.tokens_in_window),
+        requests_in_flight=i32(use.in_flight),
+        spend_in_period=nanos_to_usd(use.spent_in_period_nanos),
+    )
 
 
 def transaction_message(row: Transaction) -> user_pb2.TransactionItem:

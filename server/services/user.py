@@ -5,18 +5,25 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from google.protobuf import json_format
 from indoxhub.v1 import common_pb2, user_pb2, user_pb2_grpc
 
 from server.domain import usage_stats, users
 from server.domain.money import nanos_to_usd
 from server.errors import ValidationFailed
 from server.rpc import unary
-from server.services.convert import key_fields, token_usage, transaction_message, user_message
+from server.services.convert import key_fields, key_use_message, token_usage, transaction_message, user_message
 
 if TYPE_CHECKING:
     from server.hub import Hub
 
 MAX_PAGE = 1000
+LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period")
+
+
+def _json_value(value) -> object:
+    """A google.protobuf.Value as the JSON value it was (None for null)."""
+    return None if value.WhichOneof("kind") in (None, "null_value") else json_format.MessageToDict(value)
 
 
 def _stats(bucket: usage_stats.Bucket) -> common_pb2.UsageStats:
@@ -67,13 +74,33 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
             principal.user_id,
             request.name if request.HasField("name") else None,
             request.expiration_time if request.HasField("expiration_time") else None,
+            {name: getattr(request, name) for name in LIMIT_FIELDS if request.HasField(name)},
         )
         return user_pb2.ApiKeyCreatedResponse(api_key=created.plaintext, **key_fields(created.row))
 
     @unary()
     async def ListApiKeys(self, request, context, principal):
         rows = await users.list_api_keys(self.hub, principal.user_id)
-        return user_pb2.ApiKeyList(keys=[user_pb2.ApiKeyResponse(api_key=r.masked, **key_fields(r)) for r in rows])
+        use = await users.key_use(self.hub, rows)
+        return user_pb2.ApiKeyList(
+            keys=[
+                user_pb2.ApiKeyResponse(api_key=r.masked, usage=key_use_message(use[r.id]), **key_fields(r))
+                for r in rows
+            ]
+        )
+
+    @unary()
+    async def UpdateApiKey(self, request, context, principal):
+        changes = {name: _json_value(getattr(request, name)) for name in LIMIT_FIELDS if request.HasField(name)}
+        row = await users.update_api_key(
+            self.hub,
+            principal.user_id,
+            request.api_key_id,
+            request.name if request.HasField("name") else None,
+            changes,
+        )
+        use = (await users.key_use(self.hub, [row]))[row.id]
+        return user_pb2.ApiKeyResponse(api_key=row.masked, usage=key_use_message(use), **key_fields(row))
 
     @unary()
     async def DeleteApiKey(self, request, context, principal):

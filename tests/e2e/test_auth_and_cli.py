@@ -100,7 +100,9 @@ def test_cli_create_user_prints_json_key(gateway: Gateway, rest: httpx.Client) -
 def test_grpc_client_with_generated_stubs(gateway: Gateway) -> None:
     with grpc.insecure_channel(gateway.grpc_target) as channel:
         admin = admin_pb2_grpc.AdminServiceStub(channel)
-        made = admin.CreateUser(admin_pb2.CreateUserRequest(email="grpc-user@example.com", credits=4))
+        made = admin.CreateUser(
+            admin_pb2.CreateUserRequest(email="grpc-user@example.com", credits=4), metadata=gateway.admin_auth
+        )
         users = user_pb2_grpc.UserServiceStub(channel)
         auth = (("authorization", f"Bearer {made.api_key}"),)
         me = users.GetCurrentUser(empty_pb2.Empty(), metadata=auth)
@@ -116,7 +118,9 @@ def test_grpc_client_with_generated_stubs(gateway: Gateway) -> None:
             assert dict(err.trailing_metadata())["x-hub-http-status"] == "401"
         else:
             raise AssertionError("expected UNAUTHENTICATED")
-        credited = admin.AddCredits(admin_pb2.AddCreditsRequest(email="grpc-user@example.com", amount=1.5))
+        credited = admin.AddCredits(
+            admin_pb2.AddCreditsRequest(email="grpc-user@example.com", amount=1.5), metadata=gateway.admin_auth
+        )
         assert credited.credits == 5.5
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import grpc
 import httpx
+import pytest
+from indoxhub.v1 import admin_pb2, admin_pb2_grpc
 
 from tests.e2e.bystanders import bystanders
 from tests.e2e.conftest import bearer
@@ -59,3 +62,19 @@ def test_bad_input_is_a_4xx_with_a_detail_never_a_5xx(gateway: Gateway, rest: ht
         assert "retry-after" not in r.headers
     # and the gateway is fine afterwards
     assert rest.get("/user/me", headers=auth).status_code == 200
+
+
+def test_admin_service_is_never_open(gateway: Gateway) -> None:
+    request = admin_pb2.CreateUserRequest(email="intruder@example.com", credits=1000)
+    with grpc.insecure_channel(gateway.grpc_target) as channel:
+        admin = admin_pb2_grpc.AdminServiceStub(channel)
+        for metadata in ((), (("authorization", "Bearer wrong"),), (("authorization", "Bearer ihk_" + "a" * 40),)):
+            with pytest.raises(grpc.RpcError) as err:
+                admin.CreateUser(request, metadata=metadata)
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.RpcError):
+            admin.AddCredits(admin_pb2.AddCreditsRequest(email="intruder@example.com", amount=5))
+        assert admin.CreateUser(request, metadata=gateway.admin_auth).credits == 1000
+    token = gateway.cli("admin-token")
+    assert token.returncode == 0 and token.stdout.strip() == gateway.admin_auth[0][1].removeprefix("Bearer ")
+    assert (gateway.workdir / "admin_token").stat().st_mode & 0o077 == 0

@@ -10,6 +10,8 @@ Routes (any path prefix is allowed, so each provider can get its own, e.g. `/mis
   .../audio/translations (multipart), POST .../videos + GET .../videos/{id}[/content] + DELETE (Sora);
   Gemini :generateContent with IMAGE output, :predict (Imagen), :predictLongRunning + GET
   /v1beta/models/{m}/operations/{id} + POST ...:cancel + GET /v1beta/files/{id}:download (Veo)
+  List models (catalog drift check): GET .../models (OpenAI), .../v1/models (Anthropic, paged),
+  .../v1beta/models (Gemini, paged): the ids of LISTED_MODELS
   GET /__requests (recorded requests)   GET /__stats (counters)   POST /__reset
 
 Replies are deterministic: the answer is "Echo: <last user text>" (switches removed), streamed word by word.
@@ -19,6 +21,8 @@ Switches in the last user message (or in any embedding input) change the behavio
   [[cut]]       drop the connection mid-stream                     [[nousage]]  report no usage
   [[long:N]]    answer with N chunks                               [[reason]]   add reasoning output
   [[cached:N]]  report N cached prompt tokens          [[badshape]] a 200 answer of the wrong shape
+  [[stall:S]]   wait S seconds after the first chunk
+  Any text switch written [[name:arg@model]] (e.g. [[status:503@gpt-4o-mini]]) applies only to that model.
 Agentic chat (every wire format, validated the way the real API validates it): when the request offers tools
 and its last turn is the user's, the fake calls a tool (the forced one, else the first) with arguments
 {"query": <text>}; [[calls:N]] makes N parallel calls (tools taken in turn). When the last turn holds tool
@@ -60,7 +64,7 @@ from urllib.parse import urlsplit
 
 CREATED = 1_700_000_000
 EMBEDDING_DIM = 8
-_SWITCH = re.compile(r"\[\[(\w+)(?::([^\]]*))?\]\]")
+_SWITCH = re.compile(r"\[\[(\w+)(?::([^\]@]*))?(?:@([^\]]*))?\]\]")  # [[name:arg@model]]
 _GEMINI_PATH = re.compile(r"/v1beta/models/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$")
 
 # ---------------------------------------------------------------------------------------------- behaviour
@@ -71,6 +75,7 @@ class Switches:
     status: int | None = None
     flaky: int = 0
     slow: float = 0.0
+    stall: float = 0.0
     hang: bool = False
     cut: bool = False
     nousage: bool = False
@@ -83,15 +88,20 @@ class Switches:
     badshape: bool = False
 
 
-def parse_switches(text: str) -> Switches:
+def parse_switches(text: str, model: str | None = None) -> Switches:
+    """The switches of `text`; one written `[[name:arg@m]]` applies only to requests for model `m`."""
     sw = Switches()
-    for name, arg in _SWITCH.findall(text):
+    for name, arg, only in _SWITCH.findall(text):
+        if only and only != model:
+            continue
         if name == "status":
             sw.status = int(arg)
         elif name == "flaky":
             sw.flaky = int(arg or 1)
         elif name == "slow":
             sw.slow = float(arg or 0.1)
+        elif name == "stall":
+            sw.stall = float(arg or 1)
         elif name == "long":
             sw.long = int(arg)
         elif name == "cached":
@@ -1366,7 +1376,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(status, fmt.error(status, problem))
             return
         last_user, texts = fmt.prompt(body)
-        sw = parse_switches(last_user)
+        sw = parse_switches(last_user, model)
         if self._gate(fmt, sw, f"{fmt.name}:{model}:{last_user}"):
             return
         reply = make_reply(model, last_user, texts, sw, fmt.max_tokens(body))
@@ -1404,6 +1414,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if sw.slow:
                     self._pause(sw.slow)
+                if sw.stall and i == 2:  # after the first content chunk(s)
+                    self._pause(sw.stall)
                 self._write_chunk(frame)
             self.wfile.write(b"0\r\n\r\n")
         except (_ClientGone, BrokenPipeError, ConnectionResetError):
@@ -1853,10 +1865,136 @@ def _signed_file(h: Any, fmt: Any, args: dict, body: dict, form: dict | None) ->
     h._send_bytes(200, fake_mp4(job["seconds"]), "video/mp4")
 
 
+# ---------------------------------------------------------------------------------------------- list models
+# What each provider's list-models API answers (the catalog drift check): today's real ids plus one the
+# catalog cannot know yet, minus one the catalog still has, so a check always finds drift both ways.
+
+LISTED_MODELS: dict[str, list[str]] = {
+    "openai": [
+        *("gpt-6-astra", "gpt-6.1-sol", "gpt-6-sol", "gpt-6-luna", "gpt-6.2-sol", "gpt-5.6-sol", "gpt-5.6-terra"),
+        *("gpt-5.6-luna", "gpt-4.1", "gpt-4.1-mini", "gpt-4o", "gpt-4o-mini", "text-embedding-3-small"),
+        *("text-embedding-3-large", "gpt-image-2", "tts-1", "tts-1-hd", "gpt-4o-mini-tts", "gpt-4o-transcribe"),
+        *("gpt-4o-mini-transcribe", "whisper-1", "omni-moderation-latest", "ft:gpt-4o-mini:acme::x1"),
+    ],
+    "anthropic": [
+        *("claude-sonnet-5-6", "claude-fable-5-2", "claude-fable-5-1", "claude-opus-5-5", "claude-sonnet-5-5"),
+        *("claude-haiku-5-5", "claude-fable-5", "claude-opus-5", "claude-sonnet-5", "claude-opus-4-8"),
+        *("claude-opus-4-7", "claude-sonnet-4-6", "claude-sonnet-4-5-20250929"),
+        *("claude-haiku-4-5-20251001", "claude-opus-4-5-20251101"),
+    ],
+    "google": [
+        *("gemini-3.9-flash-preview", "gemini-3.8-flash", "gemini-3.6-flash", "gemini-3.5-flash"),
+        *("gemini-3.5-flash-lite", "gemini-3.1-pro-preview", "gemini-3.1-flash-lite", "gemini-embedding-001"),
+        *("gemini-embedding-2", "gemini-3.1-flash-image", "veo-3.1-generate-preview", "veo-3.1-fast-generate-preview"),
+    ],
+    "mistral": ["mistral-large-4-0", "mistral-large-latest", "mistral-medium-latest", "mistral-small-latest"],
+    "deepseek": ["deepseek-flash", "deepseek-v4-pro"],
+    "xai": ["grok-4.7", "grok-4.6", "grok-4.5", "grok-4.3", "grok-4.20-0309-reasoning", "grok-imagine-image"],
+    "groq": ["openai/gpt-oss-120b", "openai/gpt-oss-20b", "whisper-large-v3", "whisper-large-v3-turbo"],
+    "local": ["llama3.2:3b", "qwen3:8b"],
+}
+LIST_PAGE_CAP = 4  # the fake pages Anthropic and Gemini lists this small, so clients must follow the pages
+_ANTHROPIC_LIMITS = {"claude-haiku-5-5": (1_000_000, 128_000), "claude-sonnet-5-6": (1_000_000, 128_000)}
+
+
+class _AnyKeyFormat:
+    """Routing stand-in for GET .../models, which all three formats share: any of their key headers will do
+    here; the handler then answers in the format the request was made in."""
+
+    name = "models"
+
+    @staticmethod
+    def authorized(headers: dict[str, str]) -> bool:
+        return any(FORMATS[f].authorized(headers) for f in FORMATS)
+
+    @staticmethod
+    def error(status: int, message: str) -> dict:
+        return FORMATS["openai"].error(status, message)
+
+
+def _list_models(h: Any, _fmt: Any, args: dict, body: dict, form: dict | None) -> None:
+    """GET .../models (OpenAI, Bearer), .../v1/models (Anthropic: x-api-key, anthropic-version required;
+    limit/after_id), .../v1beta/models (Gemini: x-goog-api-key; pageSize/pageToken)."""
+    from urllib.parse import parse_qs
+
+    url = urlsplit(h.path)
+    headers = {k.lower(): v for k, v in h.headers.items()}
+    if url.path.endswith("/v1beta/models"):
+        fmt = FORMATS["google"]
+    elif "x-api-key" in headers or "anthropic-version" in headers:
+        fmt = FORMATS["anthropic"]
+    else:
+        fmt = FORMATS["openai"]
+    if not fmt.authorized(headers):
+        h._send_json(401, fmt.error(401, "missing or empty API key"))
+        return
+    first = url.path.strip("/").split("/", 1)[0]
+    ids = LISTED_MODELS.get(first) or LISTED_MODELS.get(fmt.name, [])
+    if fmt.name == "openai":
+        data = [{"id": i, "object": "model", "created": CREATED, "owned_by": "fake"} for i in ids]
+        h._send_json(200, {"object": "list", "data": data})
+        return
+    if fmt.name == "anthropic" and not headers.get("anthropic-version"):
+        h._send_json(400, fmt.error(400, "anthropic-version: header is required"))
+        return
+    query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+    size_field, cursor_field = ("limit", "after_id") if fmt.name == "anthropic" else ("pageSize", "pageToken")
+    try:
+        size = min(int(query.get(size_field, 20)), 1000, LIST_PAGE_CAP)
+    except ValueError:
+        h._send_json(400, fmt.error(400, f"{size_field}: must be an integer"))
+        return
+    start, cursor = 0, query.get(cursor_field)
+    if cursor:
+        key = cursor if fmt.name == "anthropic" else base64.urlsafe_b64decode(cursor.encode()).decode()
+        if key not in ids:
+            h._send_json(400, fmt.error(400, f"{cursor_field}: unknown cursor"))
+            return
+        start = ids.index(key) + 1
+    page, more = ids[start : start + size], start + size < len(ids)
+    if fmt.name == "anthropic":
+        data = [
+            {
+                "type": "model",
+                "id": i,
+                "display_name": i,
+                "created_at": "2026-01-01T00:00:00Z",
+                "max_input_tokens": _ANTHROPIC_LIMITS.get(i, (200_000, 64_000))[0],
+                "max_tokens": _ANTHROPIC_LIMITS.get(i, (200_000, 64_000))[1],
+            }
+            for i in page
+        ]
+        first_id, last_id = (page[0], page[-1]) if page else (None, None)
+        h._send_json(200, {"data": data, "has_more": more, "first_id": first_id, "last_id": last_id})
+        return
+    models = []
+    for i in page:
+        methods = ["embedContent"] if "embedding" in i else ["predictLongRunning"] if i.startswith("veo") else None
+        models.append(
+            {
+                "name": f"models/{i}",
+                "displayName": i,
+                "inputTokenLimit": 1_048_576,
+                "outputTokenLimit": 65_536,
+                "supportedGenerationMethods": methods or ["generateContent", "countTokens"],
+            }
+        )
+    answer: dict[str, Any] = {"models": models}
+    if more:
+        answer["nextPageToken"] = base64.urlsafe_b64encode(page[-1].encode()).decode()
+    h._send_json(200, answer)
+
+
+def _list_models_route(method: str, path: str) -> tuple[Any, Any, dict] | None:
+    return (_list_models, _AnyKeyFormat(), {}) if method == "GET" and path.endswith("/models") else None
+
+
 class _MediaRoutes:
     """Which media handler answers a request: (handler, wire format, path arguments), or None."""
 
     def match(self, method: str, path: str, raw: bytes) -> tuple[Any, Any, dict] | None:
+        if listing := _list_models_route(method, path):  # GET .../models: list-models (drift check)
+            return listing
         openai, google = FORMATS["openai"], FORMATS["google"]
         if method == "POST":
             if path.endswith("/images/generations"):

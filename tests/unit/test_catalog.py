@@ -17,9 +17,11 @@ from server.catalog import (
     characters_cost_nanos,
     image_cost_nanos,
     load_catalog,
+    max_token_cost_nanos,
     minutes_cost_nanos,
     model_keys,
     nanos_to_usd,
+    price_tier,
     seconds_cost_nanos,
     split_model_ref,
     token_cost_nanos,
@@ -595,3 +597,236 @@ def test_operator_models_without_flags_inherit_or_claim_nothing(tmp_path):
         "reasoningEfforts": [],
         "upstreamApi": "chat_completions",
     }
+
+
+# ----- current families ------------------------------------------------------------------------------
+
+CURRENT = {
+    "openai": ["gpt-6-astra", "gpt-6.1-sol", "gpt-6-sol", "gpt-6-luna", "gpt-5.6-sol", "gpt-5.6-terra", "gpt-5.6-luna"],
+    "anthropic": ["claude-fable-5-1", "claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"],
+    "google": ["gemini-3.8-flash", "gemini-3.6-flash", "gemini-3.5-flash", "gemini-3.5-flash-lite"],
+    "xai": ["grok-4.7", "grok-4.6", "grok-4.5", "grok-4.3"],
+    "mistral": ["mistral-large-4-0", "mistral-medium-latest", "mistral-small-latest"],
+    "deepseek": ["deepseek-flash", "deepseek-v4-pro"],
+    "groq": ["openai/gpt-oss-120b", "meta-llama/llama-4-scout-17b-16e-instruct"],
+}
+
+
+def test_the_current_families_are_callable_with_their_list_prices(catalog):
+    for pid, names in CURRENT.items():
+        for name in names:
+            entry = catalog.resolve(pid, name, "text_completions")
+            assert "2026-11-24" <= entry["priceCheckedAt"] <= "2026-12-01", (pid, name)  # checked this week
+    sol = catalog.resolve("openai", "gpt-6-sol", "text_completions")
+    assert (sol["inputPricePer1MTokens"], sol["outputPricePer1MTokens"]) == (2.0, 10.0)  # the issue's $2 / $10
+    assert sol["releaseDate"] == "2026-09-22" and catalog.model("openai", "gpt-6.1-sol")["releaseDate"] == "2026-09-29"
+    assert catalog.model("anthropic", "claude-fable-5-1")["releaseDate"] == "2026-09-01"
+
+
+def test_aliases_resolve_in_one_place(catalog):
+    assert catalog.resolve("openai", "gpt-5.6", "text_completions")["modelName"] == "gpt-5.6-sol"
+    assert catalog.resolve("anthropic", "claude-sonnet-4-5", "text_completions")["modelName"] == (
+        "claude-sonnet-4-5-20250929"
+    )
+    assert catalog.resolve("openai", "gpt-6.1-sol-2026-09-29", "text_completions")["modelName"] == "gpt-6.1-sol"
+
+
+# ----- tiered prices, cache writes, reasoning: hand-computed ------------------------------------------
+
+
+def test_openai_long_context_tier_multiplies_the_whole_request(catalog):
+    sol = catalog.resolve("openai", "gpt-6-sol", "text_completions")  # $2 in, $0.20 cached, $2.50 write, $10 out
+    # At the threshold: base prices. 272,000 x $2 + 1,000 x $10 = $0.554.
+    assert token_cost_nanos(sol, 272_000, 1_000) == 554_000_000
+    # One token over: every token at 2x input, 1.5x output. 272,001 x $4 + 1,000 x $15 = $1.103004.
+    assert token_cost_nanos(sol, 272_001, 1_000) == 1_103_004_000
+    # Over, with cache reads and writes and reasoning (part of the output):
+    # 150,000 x $4 + 100,000 x $0.40 + 50,000 x $5 + 2,000 x $15 = $0.92.
+    assert token_cost_nanos(sol, 300_000, 2_000, 100_000, cache_write_tokens=50_000, reasoning_tokens=500) == (
+        920_000_000
+    )
+    # Reasoning tokens cost exactly what output tokens cost: they are output.
+    assert token_cost_nanos(sol, 10, 100, reasoning_tokens=100) == token_cost_nanos(sol, 10, 100)
+
+
+def test_claude_haiku_55_bills_five_times_over_100k(catalog):
+    haiku = catalog.resolve("anthropic", "claude-haiku-5-5", "text_completions")  # $0.10 / $0.01 / $0.125 / $0.50
+    assert token_cost_nanos(haiku, 100_000, 10_000) == 15_000_000  # 100,000 x $0.10 + 10,000 x $0.50
+    assert token_cost_nanos(haiku, 100_001, 10_000) == 75_000_500  # 100,001 x $0.50 + 10,000 x $2.50
+    # Cache reads and writes count towards the threshold (input_tokens includes them, as Anthropic bills):
+    # 10,000 x $0.50 + 100,000 x $0.05 + 10,000 x $0.625 + 1 x $2.50 = $0.0162525.
+    assert token_cost_nanos(haiku, 120_000, 1, 100_000, cache_write_tokens=10_000) == 16_252_500
+
+
+def test_converted_200k_tiers_keep_the_published_long_context_prices(catalog):
+    pro = catalog.resolve("google", "gemini-3.1-pro-preview", "text_completions")  # $2/$12 -> $4/$18 over 200K
+    assert token_cost_nanos(pro, 200_000, 100) == 400_000_000 + 1_200_000
+    assert token_cost_nanos(pro, 200_001, 100) == 800_004_000 + 1_800_000
+    sonnet = catalog.resolve("anthropic", "claude-sonnet-4-5", "text_completions")  # $6/$0.60/$7.50/$22.50 over
+    assert token_cost_nanos(sonnet, 250_000, 1_000, 50_000, cache_write_tokens=50_000) == 1_327_500_000
+
+
+def test_reservation_covers_the_dearest_input_rate_in_the_worst_tier(catalog):
+    sol = catalog.resolve("openai", "gpt-6-sol", "text_completions")
+    # Worst case of 300,000 in / 1,000 out: every input token a cache write ($2.50 x 2) + output at $15.
+    assert max_token_cost_nanos(sol, 300_000, 1_000) == 1_515_000_000
+    for input_tokens, cached, written in ((300_000, 0, 0), (300_000, 300_000, 0), (300_000, 100, 299_000)):
+        assert token_cost_nanos(sol, input_tokens, 1_000, cached, cache_write_tokens=written) <= (
+            max_token_cost_nanos(sol, 300_000, 1_000)
+        )
+    mini = catalog.resolve("openai", "gpt-4o-mini", "text_completions")  # no cache-write price: plain input
+    assert max_token_cost_nanos(mini, 1_000, 500) == token_cost_nanos(mini, 1_000, 500)
+    haiku = catalog.resolve("anthropic", "claude-haiku-5-5", "text_completions")
+    assert max_token_cost_nanos(haiku, 100_001, 0) == 100_001 * 625  # $0.125 x 5 per token, in nano-USD
+
+
+def test_price_tier_and_token_count_checks():
+    entry = {
+        "modelName": "t",
+        "inputPricePer1MTokens": 1,
+        "outputPricePer1MTokens": 2,
+        "priceTiers": [
+            {"aboveInputTokens": 10, "inputMultiplier": 2, "outputMultiplier": 3},
+            {"aboveInputTokens": 20, "inputMultiplier": 4, "outputMultiplier": 5},
+        ],
+    }
+    assert price_tier(entry, 10) == (1, 1)
+    assert price_tier(entry, 11) == (2, 3)
+    assert price_tier(entry, 21) == (4, 5)
+    assert token_cost_nanos(entry, 21, 1) == math.ceil((21 * 4 + 1 * 2 * 5) * 1000)
+    with pytest.raises(ValueError):
+        token_cost_nanos(entry, 5, 1, reasoning_tokens=2)
+
+
+def test_price_changes_apply_from_their_date():
+    gemini = load_catalog(None, today=on(dt.date(2026, 12, 31)))
+    assert gemini.resolve("google", "gemini-3.8-flash", "text_completions")["inputPricePer1MTokens"] == 0.75
+    later = load_catalog(None, today=on(dt.date(2027, 1, 1)))
+    entry = later.resolve("google", "gemini-3.8-flash", "text_completions")
+    assert (entry["inputPricePer1MTokens"], entry["outputPricePer1MTokens"]) == (1.5, 7.5)
+    assert later.resolve("google", "gemini-3.8-flash", "text_completions") is entry  # one shared view
+    assert later.model("google", "gemini-3.8-flash")["outputPricePer1MTokens"] == 7.5  # the Models answer too
+    assert token_cost_nanos(entry, 1_000_000, 0) == 1_500_000_000
+
+
+# ----- lifecycle by date -----------------------------------------------------------------------------
+
+
+def test_a_model_past_its_retirement_date_is_refused_naming_the_replacement(catalog):
+    with pytest.raises(NotFound) as err:
+        catalog.resolve("openai", "gpt-4.1-nano", "text_completions")
+    assert err.value.detail == (
+        "Model 'openai/gpt-4.1-nano' is not available (disabled): retired on 2026-10-23, use 'openai/gpt-4.1-mini'"
+    )
+    listed = {m["modelName"]: m for m in catalog.models_in("openai", "text_completions")}
+    assert listed["gpt-4.1-nano"]["status"] == "retired" and listed["gpt-4.1-nano"]["is_disabled"] is True
+
+
+def test_dates_move_a_model_through_its_life_without_editing_a_file():
+    def opus_45(day):
+        cat = load_catalog(None, today=on(day))
+        return cat.model("anthropic", "claude-opus-4-5"), cat
+
+    before, cat = opus_45(dt.date(2026, 11, 22))
+    assert before["status"] == "active" and before["retirement_date"] == "2027-01-22"  # the date is shown
+    assert cat.resolve("anthropic", "claude-opus-4-5", "text_completions")
+    deprecated, cat = opus_45(dt.date(2026, 11, 23))
+    assert deprecated["status"] == "deprecated" and deprecated["is_disabled"] is False
+    assert cat.resolve("anthropic", "claude-opus-4-5", "text_completions")  # deprecated is still callable
+    retired, cat = opus_45(dt.date(2027, 1, 22))
+    assert retired["status"] == "retired" and retired["is_disabled"] is True
+    with pytest.raises(NotFound) as err:
+        cat.resolve("anthropic", "claude-opus-4-5", "text_completions")
+    assert err.value.detail == (
+        "Model 'anthropic/claude-opus-4-5' is not available (disabled): retired on 2027-01-22, "
+        "use 'anthropic/claude-opus-5-5'"
+    )
+
+
+def test_an_operator_can_retire_or_switch_off_a_model(tmp_path):
+    mini = load_catalog(None).model("openai", "gpt-4o-mini")
+    bare = {k: v for k, v in mini.items() if k not in ("status", "is_disabled")}
+    write(
+        tmp_path,
+        "openai.json",
+        {"text_completions": [{**bare, "retirement_date": "2026-11-30", "replacement": "gpt-4.1-mini"}]},
+    )
+    with pytest.raises(NotFound, match=r"retired on 2026-11-30, use 'openai/gpt-4\.1-mini'"):
+        load_catalog(str(tmp_path), today=on(CHECKED)).resolve("openai", "gpt-4o-mini", "text_completions")
+    nano = {k: v for k, v in load_catalog(None).model("openai", "gpt-4.1-nano").items() if k != "status"}
+    write(tmp_path, "openai.json", {"text_completions": [{**nano, "is_disabled": False}]})  # kept on past retirement
+    kept = load_catalog(str(tmp_path), today=on(CHECKED))
+    assert kept.resolve("openai", "gpt-4.1-nano", "text_completions")["modelName"] == "gpt-4.1-nano"
+    assert kept.model("openai", "gpt-4.1-nano")["status"] == "retired"  # what the provider says, shown
+    write(tmp_path, "openai.json", {"text_completions": [{**bare, "is_disabled": True}]})
+    with pytest.raises(NotFound, match=r"^Model 'openai/gpt-4o-mini' is not available \(disabled\)$"):
+        load_catalog(str(tmp_path)).resolve("openai", "gpt-4o-mini", "text_completions")
+
+
+def test_unknown_model_names_the_provider_and_up_to_three_closest_ids(catalog):
+    with pytest.raises(NotFound) as err:
+        catalog.resolve("openai", "gpt-6-sool", "text_completions")
+    assert err.value.detail == (
+        "Model 'openai/gpt-6-sool' not found; closest known ids at openai: gpt-6-sol, gpt-6.1-sol, gpt-5.6-sol"
+    )
+    assert err.value.http_status == 404
+    with pytest.raises(NotFound) as err:
+        catalog.resolve("anthropic", "claude-opus-5.5", "text_completions")
+    assert err.value.detail.startswith("Model 'anthropic/claude-opus-5.5' not found; closest known ids at anthropic: ")
+    assert "claude-opus-5-5" in err.value.detail
+    assert "gpt-4.1-nano" not in catalog.closest("openai", "gpt-4.1-nana")  # retired ones are not suggested
+    assert len(catalog.closest("openai", "gpt")) <= 3
+    with pytest.raises(NotFound) as err:
+        catalog.resolve("openai", "zzzzzzzz", "text_completions")
+    assert err.value.detail == "Model 'openai/zzzzzzzz' not found"  # nothing close: no list
+    with pytest.raises(NotFound) as err:
+        catalog.provider("anthropc")
+    assert err.value.detail == "Provider 'anthropc' not found; did you mean 'anthropic'?"
+
+
+# ----- the schema: a bad entry stops loading, naming file, model and field ----------------------------
+
+
+def _text(**fields):
+    base = {
+        "modelName": "m",
+        "contextWindow": 1000,
+        "inputPricePer1MTokens": 1,
+        "outputPricePer1MTokens": 1,
+        **dict.fromkeys(("supportsTools", "supportsVision", "supportsPdf", "supportsJsonSchema"), False),
+        "reasoningEfforts": [],
+        "upstreamApi": "chat_completions",
+    }
+    return {k: v for k, v in {**base, **fields}.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("entry", "field"),
+    [
+        (_text(inputPricePer1MTokens="1.0"), "inputPricePer1MTokens"),
+        (_text(inputPricePer1MTokens=True), "inputPricePer1MTokens"),
+        (_text(contextWindow=0), "contextWindow"),
+        (_text(retirement_date="2026-13-01"), "retirement_date"),
+        (_text(deprecation_date="2027-02-01", retirement_date="2027-01-01"), "deprecation_date"),
+        (_text(priceSource="the website"), "priceSource"),
+        (_text(priceTiers=[{"aboveInputTokens": 5, "inputMultiplier": 2}]), "priceTiers.0.outputMultiplier"),
+        (_text(priceChanges=[{"effectiveFrom": "soon"}]), "priceChanges.0.effectiveFrom"),
+        (_text(outputPricePer1MTokens=None), "is_disabled"),  # an enabled model needs its prices
+        (_text(replacement="nope"), "replacement"),
+        (_text(aliases=["gpt-4o"]), "gpt-4o"),  # an alias may not shadow another model
+        (_text(shutdownDate="2026-01-01"), "shutdownDate"),  # the old field name is an unknown field
+    ],
+)
+def test_a_bad_entry_is_refused_naming_file_model_and_field(tmp_path, entry, field):
+    write(tmp_path, "openai.json", {"text_completions": [entry]})
+    with pytest.raises(CatalogError) as err:
+        load_catalog(str(tmp_path))
+    message = str(err.value)
+    assert "openai.json" in message and "model 'm'" in message and field in message, message
+
+
+def test_a_disabled_entry_needs_no_price_yet(tmp_path):
+    write(tmp_path, "openai.json", {"text_completions": [_text(is_disabled=True, outputPricePer1MTokens=None)]})
+    cat = load_catalog(str(tmp_path))
+    with pytest.raises(NotFound, match="disabled"):
+        cat.resolve("openai", "m", "text_completions")

@@ -33,6 +33,8 @@ def test_the_whole_body_travels_in_the_trailers() -> None:
 
 
 def test_retry_after_is_whole_seconds_rounded_up() -> None:
+    _, _, meta = trailers(UpstreamError("openai", 429, "rate limited"))
+    assert meta["x-hub-retry-after"] == "1"  # the provider did not say: one second
     _, _, meta = trailers(RateLimited("slow down", retry_after=2.1))
     assert meta["x-hub-http-status"] == "429" and meta["x-hub-retry-after"] == "3"
     _, _, meta = trailers(UpstreamError("openai", 429, "rate limited", retry_after=7))
@@ -84,7 +86,7 @@ def test_openai_style_bodies_and_statuses() -> None:
         }
     }
     _, _, meta = trailers(InsufficientCredits(), "openai")
-    assert meta["x-hub-http-status"] == "429"
+    assert meta["x-hub-http-status"] == "402"
     assert json.loads(meta["x-hub-body"])["error"]["code"] == "insufficient_quota"
     _, _, meta = trailers(errors.Unauthorized("Invalid API key"), "openai")
     assert meta["x-hub-http-status"] == "401"

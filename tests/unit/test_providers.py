@@ -282,7 +282,7 @@ def test_anthropic_parse_message_and_usage():
     }
     result = anthropic.parse_message(data)
     assert (result.text, result.reasoning, result.finish_reason) == ("AB", "t", "length")
-    assert result.usage == TokenCounts(input_tokens=12, output_tokens=3, cached_tokens=4)
+    assert result.usage == TokenCounts(input_tokens=12, output_tokens=3, cached_tokens=4, cache_write_tokens=2)
     assert [anthropic.finish_reason(r) for r in ("end_turn", "stop_sequence", "tool_use")] == [
         "stop",
         "stop",

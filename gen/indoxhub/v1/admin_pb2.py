@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17indoxhub/v1/admin.proto\x12\x0bindoxhub.v1\"W\n\x11\x43reateUserRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x0f\n\x07\x63redits\x18\x02 \x01(\x01\x12\x15\n\x08username\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0b\n\t_username\"j\n\x12\x43reateUserResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x05\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x03 \x01(\t\x12\x12\n\napi_key_id\x18\x04 \x01(\x05\x12\x0f\n\x07\x63redits\x18\x05 \x01(\x01\"\\\n\x11\x41\x64\x64\x43reditsRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_description\"N\n\x12\x41\x64\x64\x43reditsResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x05\x12\x0f\n\x07\x63redits\x18\x02 \x01(\x01\x12\x16\n\x0etransaction_id\x18\x03 \x01(\t2\xac\x01\n\x0c\x41\x64minService\x12M\n\nCreateUser\x12\x1e.indoxhub.v1.CreateUserRequest\x1a\x1f.indoxhub.v1.CreateUserResponse\x12M\n\nAddCredits\x12\x1e.indoxhub.v1.AddCreditsRequest\x1a\x1f.indoxhub.v1.AddCreditsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17indoxhub/v1/admin.proto\x12\x0bindoxhub.v1\"W\n\x11\x43reateUserRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x0f\n\x07\x63redits\x18\x02 \x01(\x01\x12\x15\n\x08username\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0b\n\t_username\"j\n\x12\x43reateUserResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x05\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x03 \x01(\t\x12\x12\n\napi_key_id\x18\x04 \x01(\x05\x12\x0f\n\x07\x63redits\x18\x05 \x01(\x01\"\\\n\x11\x41\x64\x64\x43reditsRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x01\x12\x18\n\x0b\x64\x65scription\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\x0e\n\x0c_description\"N\n\x12\x41\x64\x64\x43reditsResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x05\x12\x0f\n\x07\x63redits\x18\x02 \x01(\x01\x12\x16\n\x0etransaction_id\x18\x03 \x01(\t\"\xb0\x02\n\x17SetDefaultLimitsRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12 \n\x13requests_per_minute\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x1e\n\x11tokens_per_minute\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12$\n\x17max_concurrent_requests\x18\x04 \x01(\x05H\x02\x88\x01\x01\x12\x17\n\nbudget_usd\x18\x05 \x01(\x01H\x03\x88\x01\x01\x12\x1a\n\rbudget_period\x18\x06 \x01(\tH\x04\x88\x01\x01\x42\x16\n\x14_requests_per_minuteB\x14\n\x12_tokens_per_minuteB\x1a\n\x18_max_concurrent_requestsB\r\n\x0b_budget_usdB\x10\n\x0e_budget_period\"\xb3\x02\n\x18SetDefaultLimitsResponse\x12\x0f\n\x07user_id\x18\x01 \x01(\x05\x12 \n\x13requests_per_minute\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x1e\n\x11tokens_per_minute\x18\x03 \x01(\x05H\x01\x88\x01\x01\x12$\n\x17max_concurrent_requests\x18\x04 \x01(\x05H\x02\x88\x01\x01\x12\x17\n\nbudget_usd\x18\x05 \x01(\x01H\x03\x88\x01\x01\x12\x1a\n\rbudget_period\x18\x06 \x01(\tH\x04\x88\x01\x01\x42\x16\n\x14_requests_per_minuteB\x14\n\x12_tokens_per_minuteB\x1a\n\x18_max_concurrent_requestsB\r\n\x0b_budget_usdB\x10\n\x0e_budget_period2\x8d\x02\n\x0c\x41\x64minService\x12M\n\nCreateUser\x12\x1e.indoxhub.v1.CreateUserRequest\x1a\x1f.indoxhub.v1.CreateUserResponse\x12M\n\nAddCredits\x12\x1e.indoxhub.v1.AddCreditsRequest\x1a\x1f.indoxhub.v1.AddCreditsResponse\x12_\n\x10SetDefaultLimits\x12$.indoxhub.v1.SetDefaultLimitsRequest\x1a%.indoxhub.v1.SetDefaultLimitsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADDCREDITSREQUEST']._serialized_end=329
   _globals['_ADDCREDITSRESPONSE']._serialized_start=331
   _globals['_ADDCREDITSRESPONSE']._serialized_end=409
-  _globals['_ADMINSERVICE']._serialized_start=412
-  _globals['_ADMINSERVICE']._serialized_end=584
+  _globals['_SETDEFAULTLIMITSREQUEST']._serialized_start=412
+  _globals['_SETDEFAULTLIMITSREQUEST']._serialized_end=716
+  _globals['_SETDEFAULTLIMITSRESPONSE']._serialized_start=719
+  _globals['_SETDEFAULTLIMITSRESPONSE']._serialized_end=1026
+  _globals['_ADMINSERVICE']._serialized_start=1029
+  _globals['_ADMINSERVICE']._serialized_end=1298
 # @@protoc_insertion_point(module_scope)

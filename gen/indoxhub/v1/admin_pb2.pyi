@@ -47,3 +47,35 @@ class AddCreditsResponse(_message.Message):
     credits: float
     transaction_id: str
     def __init__(self, user_id: _Optional[int] = ..., credits: _Optional[float] = ..., transaction_id: _Optional[str] = ...) -> None: ...
+
+class SetDefaultLimitsRequest(_message.Message):
+    __slots__ = ("email", "requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period")
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_USD_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    email: str
+    requests_per_minute: int
+    tokens_per_minute: int
+    max_concurrent_requests: int
+    budget_usd: float
+    budget_period: str
+    def __init__(self, email: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., budget_usd: _Optional[float] = ..., budget_period: _Optional[str] = ...) -> None: ...
+
+class SetDefaultLimitsResponse(_message.Message):
+    __slots__ = ("user_id", "requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_USD_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    requests_per_minute: int
+    tokens_per_minute: int
+    max_concurrent_requests: int
+    budget_usd: float
+    budget_period: str
+    def __init__(self, user_id: _Optional[int] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., budget_usd: _Optional[float] = ..., budget_period: _Optional[str] = ...) -> None: ...

@@ -45,6 +45,11 @@ class AdminServiceStub:
                 request_serializer=indoxhub_dot_v1_dot_admin__pb2.AddCreditsRequest.SerializeToString,
                 response_deserializer=indoxhub_dot_v1_dot_admin__pb2.AddCreditsResponse.FromString,
                 _registered_method=True)
+        self.SetDefaultLimits = channel.unary_unary(
+                '/indoxhub.v1.AdminService/SetDefaultLimits',
+                request_serializer=indoxhub_dot_v1_dot_admin__pb2.SetDefaultLimitsRequest.SerializeToString,
+                response_deserializer=indoxhub_dot_v1_dot_admin__pb2.SetDefaultLimitsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -65,6 +70,13 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetDefaultLimits(self, request, context):
+        """Sets (replaces) a user's default limits, given to the keys the user creates from now on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +89,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.AddCredits,
                     request_deserializer=indoxhub_dot_v1_dot_admin__pb2.AddCreditsRequest.FromString,
                     response_serializer=indoxhub_dot_v1_dot_admin__pb2.AddCreditsResponse.SerializeToString,
+            ),
+            'SetDefaultLimits': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDefaultLimits,
+                    request_deserializer=indoxhub_dot_v1_dot_admin__pb2.SetDefaultLimitsRequest.FromString,
+                    response_serializer=indoxhub_dot_v1_dot_admin__pb2.SetDefaultLimitsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +151,33 @@ class AdminService:
             '/indoxhub.v1.AdminService/AddCredits',
             indoxhub_dot_v1_dot_admin__pb2.AddCreditsRequest.SerializeToString,
             indoxhub_dot_v1_dot_admin__pb2.AddCreditsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDefaultLimits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/indoxhub.v1.AdminService/SetDefaultLimits',
+            indoxhub_dot_v1_dot_admin__pb2.SetDefaultLimitsRequest.SerializeToString,
+            indoxhub_dot_v1_dot_admin__pb2.SetDefaultLimitsResponse.FromString,
             options,
             channel_credentials,
             insecure,

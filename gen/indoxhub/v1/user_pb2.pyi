@@ -87,15 +87,55 @@ class TransactionList(_message.Message):
     def __init__(self, transactions: _Optional[_Iterable[_Union[TransactionItem, _Mapping]]] = ..., total_count: _Optional[int] = ...) -> None: ...
 
 class ApiKeyCreate(_message.Message):
-    __slots__ = ("name", "expiration_time")
+    __slots__ = ("name", "expiration_time", "requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period")
     NAME_FIELD_NUMBER: _ClassVar[int]
     EXPIRATION_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_USD_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_PERIOD_FIELD_NUMBER: _ClassVar[int]
     name: str
     expiration_time: int
-    def __init__(self, name: _Optional[str] = ..., expiration_time: _Optional[int] = ...) -> None: ...
+    requests_per_minute: int
+    tokens_per_minute: int
+    max_concurrent_requests: int
+    budget_usd: float
+    budget_period: str
+    def __init__(self, name: _Optional[str] = ..., expiration_time: _Optional[int] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., budget_usd: _Optional[float] = ..., budget_period: _Optional[str] = ...) -> None: ...
+
+class ApiKeyUpdate(_message.Message):
+    __slots__ = ("api_key_id", "name", "requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period")
+    API_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_USD_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    api_key_id: int
+    name: str
+    requests_per_minute: _struct_pb2.Value
+    tokens_per_minute: _struct_pb2.Value
+    max_concurrent_requests: _struct_pb2.Value
+    budget_usd: _struct_pb2.Value
+    budget_period: _struct_pb2.Value
+    def __init__(self, api_key_id: _Optional[int] = ..., name: _Optional[str] = ..., requests_per_minute: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., tokens_per_minute: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., max_concurrent_requests: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., budget_usd: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., budget_period: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+
+class KeyLimitUse(_message.Message):
+    __slots__ = ("requests_in_window", "tokens_in_window", "requests_in_flight", "spend_in_period")
+    REQUESTS_IN_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_IN_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    SPEND_IN_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    requests_in_window: int
+    tokens_in_window: int
+    requests_in_flight: int
+    spend_in_period: float
+    def __init__(self, requests_in_window: _Optional[int] = ..., tokens_in_window: _Optional[int] = ..., requests_in_flight: _Optional[int] = ..., spend_in_period: _Optional[float] = ...) -> None: ...
 
 class ApiKeyCreatedResponse(_message.Message):
-    __slots__ = ("id", "api_key", "name", "is_active", "created_at", "expires_at", "last_used_at")
+    __slots__ = ("id", "api_key", "name", "is_active", "created_at", "expires_at", "last_used_at", "requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period", "usage")
     ID_FIELD_NUMBER: _ClassVar[int]
     API_KEY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +143,12 @@ class ApiKeyCreatedResponse(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_USD_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     id: int
     api_key: str
     name: str
@@ -110,10 +156,16 @@ class ApiKeyCreatedResponse(_message.Message):
     created_at: str
     expires_at: str
     last_used_at: str
-    def __init__(self, id: _Optional[int] = ..., api_key: _Optional[str] = ..., name: _Optional[str] = ..., is_active: _Optional[bool] = ..., created_at: _Optional[str] = ..., expires_at: _Optional[str] = ..., last_used_at: _Optional[str] = ...) -> None: ...
+    requests_per_minute: int
+    tokens_per_minute: int
+    max_concurrent_requests: int
+    budget_usd: float
+    budget_period: str
+    usage: KeyLimitUse
+    def __init__(self, id: _Optional[int] = ..., api_key: _Optional[str] = ..., name: _Optional[str] = ..., is_active: _Optional[bool] = ..., created_at: _Optional[str] = ..., expires_at: _Optional[str] = ..., last_used_at: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., budget_usd: _Optional[float] = ..., budget_period: _Optional[str] = ..., usage: _Optional[_Union[KeyLimitUse, _Mapping]] = ...) -> None: ...
 
 class ApiKeyResponse(_message.Message):
-    __slots__ = ("id", "api_key", "name", "is_active", "created_at", "expires_at", "last_used_at")
+    __slots__ = ("id", "api_key", "name", "is_active", "created_at", "expires_at", "last_used_at", "requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period", "usage")
     ID_FIELD_NUMBER: _ClassVar[int]
     API_KEY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +173,12 @@ class ApiKeyResponse(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_USED_AT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_PER_MINUTE_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_USD_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     id: int
     api_key: str
     name: str
@@ -128,7 +186,13 @@ class ApiKeyResponse(_message.Message):
     created_at: str
     expires_at: str
     last_used_at: str
-    def __init__(self, id: _Optional[int] = ..., api_key: _Optional[str] = ..., name: _Optional[str] = ..., is_active: _Optional[bool] = ..., created_at: _Optional[str] = ..., expires_at: _Optional[str] = ..., last_used_at: _Optional[str] = ...) -> None: ...
+    requests_per_minute: int
+    tokens_per_minute: int
+    max_concurrent_requests: int
+    budget_usd: float
+    budget_period: str
+    usage: KeyLimitUse
+    def __init__(self, id: _Optional[int] = ..., api_key: _Optional[str] = ..., name: _Optional[str] = ..., is_active: _Optional[bool] = ..., created_at: _Optional[str] = ..., expires_at: _Optional[str] = ..., last_used_at: _Optional[str] = ..., requests_per_minute: _Optional[int] = ..., tokens_per_minute: _Optional[int] = ..., max_concurrent_requests: _Optional[int] = ..., budget_usd: _Optional[float] = ..., budget_period: _Optional[str] = ..., usage: _Optional[_Union[KeyLimitUse, _Mapping]] = ...) -> None: ...
 
 class ApiKeyList(_message.Message):
     __slots__ = ("keys",)

@@ -62,6 +62,11 @@ class UserServiceStub:
                 request_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
                 response_deserializer=indoxhub_dot_v1_dot_user__pb2.ApiKeyList.FromString,
                 _registered_method=True)
+        self.UpdateApiKey = channel.unary_unary(
+                '/indoxhub.v1.UserService/UpdateApiKey',
+                request_serializer=indoxhub_dot_v1_dot_user__pb2.ApiKeyUpdate.SerializeToString,
+                response_deserializer=indoxhub_dot_v1_dot_user__pb2.ApiKeyResponse.FromString,
+                _registered_method=True)
         self.DeleteApiKey = channel.unary_unary(
                 '/indoxhub.v1.UserService/DeleteApiKey',
                 request_serializer=indoxhub_dot_v1_dot_user__pb2.ApiKeyIdRequest.SerializeToString,
@@ -123,6 +128,13 @@ class UserServiceServicer:
 
     def ListApiKeys(self, request, context):
         """Lists the user's API keys, masked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateApiKey(self, request, context):
+        """Changes a key's name or limits; a limit given as null is removed, one left out is kept.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -190,6 +202,11 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ListApiKeys,
                     request_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                     response_serializer=indoxhub_dot_v1_dot_user__pb2.ApiKeyList.SerializeToString,
+            ),
+            'UpdateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateApiKey,
+                    request_deserializer=indoxhub_dot_v1_dot_user__pb2.ApiKeyUpdate.FromString,
+                    response_serializer=indoxhub_dot_v1_dot_user__pb2.ApiKeyResponse.SerializeToString,
             ),
             'DeleteApiKey': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteApiKey,
@@ -353,6 +370,33 @@ class UserService:
             '/indoxhub.v1.UserService/ListApiKeys',
             google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             indoxhub_dot_v1_dot_user__pb2.ApiKeyList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/indoxhub.v1.UserService/UpdateApiKey',
+            indoxhub_dot_v1_dot_user__pb2.ApiKeyUpdate.SerializeToString,
+            indoxhub_dot_v1_dot_user__pb2.ApiKeyResponse.FromString,
             options,
             channel_credentials,
             insecure,
