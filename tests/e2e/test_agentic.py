@@ -557,3 +557,39 @@ def test_stop_stream_mid_call_bills_what_was_produced(agw: Gateway, api: httpx.C
     assert done and done[0]["arguments"] == call["arguments"]
     (row,) = rows(agw, user_id)
     assert row["status"] == "stopped" and row["cost_nanos"] > 0 and row["output_tokens"] > 0
+
+
+def test_reasoning_effort_reaches_each_wire_format_natively(agw: Gateway, api: httpx.Client, user) -> None:
+    _, key = user
+    for model in (
+        "anthropic/claude-haiku-4-5-20251001",
+        "google/gemini-3.5-flash",
+        "openai/gpt-resp-test",
+        "deepseek/deepseek-flash",
+    ):
+        r = post(
+            api, key, model, [{"role": "user", "content": "think"}], additional_params={"reasoning_effort": "medium"}
+        )
+        assert r.status_code == 200 and r.json()["data"] == "Echo: think", r.text
+    sent = {q["provider"]: q["body"] for q in fake_requests(agw)[-4:]}
+    assert sent["anthropic"]["thinking"] == {"type": "enabled", "budget_tokens": 4096}
+    assert sent["google"]["generationConfig"]["thinkingConfig"] == {"thinkingLevel": "MEDIUM"}
+    assert sent["openai"]["reasoning"] == {"effort": "medium"}
+    assert sent["deepseek"]["reasoning_effort"] == "medium"
+
+
+def test_reservation_covers_images_so_402_comes_before_the_provider(agw: Gateway, api: httpx.Client) -> None:
+    _, key = agw.create_user("poor-agent@example.com", 0.001)
+    text_only = post(api, key, "openai/gpt-4o-mini", [{"role": "user", "content": "hi"}], max_tokens=10)
+    assert text_only.status_code == 200, text_only.text
+    images = [{"type": "image_url", "image_url": {"url": PNG_URL}} for _ in range(10)]
+    before = len(fake_requests(agw))
+    r = post(
+        api,
+        key,
+        "openai/gpt-4o-mini",
+        [{"role": "user", "content": [{"type": "text", "text": "x"}, *images]}],
+        max_tokens=10,
+    )
+    assert r.status_code == 402, r.text
+    assert len(fake_requests(agw)) == before
