@@ -540,3 +540,21 @@ def test_prompt_count_includes_tools_and_images():
     image = ChatParams("m", [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG_URL}}]}])
     assert with_tools > plain + 20
     assert request_tokens.count_prompt(image, "anthropic") >= request_tokens.IMAGE_TOKENS["anthropic"]
+
+
+def test_reasoning_content_goes_back_to_deepseek_only():
+    messages = [
+        {"role": "user", "content": "x"},
+        {
+            "role": "assistant",
+            "content": None,
+            "reasoning_content": "think",
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
+        {"role": "assistant", "content": "done", "reasoning_content": "other"},
+    ]
+    p = ChatParams("m", messages)
+    deepseek = openai_format.chat_body(p, stream=False, provider="deepseek")["messages"]
+    assert deepseek[1]["reasoning_content"] == "think" and "reasoning_content" not in deepseek[2]
+    sent = openai_format.chat_body(p, stream=False, provider="openai")["messages"]
+    assert all("reasoning_content" not in m for m in sent)
