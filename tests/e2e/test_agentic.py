@@ -60,6 +60,7 @@ def _entry(name: str, **flags) -> dict:
         "is_disabled": False,
         "inputPricePer1MTokens": 1.0,
         "outputPricePer1MTokens": 4.0,
+        # an operator's model states what it can do (unstated capabilities are refused)
         "supportsTools": True,
         "supportsVision": True,
         "supportsPdf": True,
