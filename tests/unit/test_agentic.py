@@ -13,12 +13,12 @@ import pytest
 
 from server.domain import features, request_tokens
 from server.domain.responses import ToolCallEvents
-from server.errors import UpstreamError, ValidationFailed
+from server.errors import HubError, UpstreamError, ValidationFailed
 from server.providers import anthropic, google, openai_format, openai_responses, registry
 from server.providers.base import ChatParams, Delta, ProviderConfig, StreamEnd, ToolCallDelta
 from server.providers.fetch import IMAGE_TYPES, FetchPolicy, fetch
 from server.providers.http import create_client
-from tests.fakes.providers import PIXEL_PNG, FakeProviders
+from tests.fakes.providers import GEMINI_SIGNATURE, PIXEL_PNG, FakeProviders
 
 FORMATS = ["openai", "anthropic", "google", "responses"]  # responses: OpenAI models behind the Responses API
 PNG_URL = "data:image/png;base64," + base64.b64encode(PIXEL_PNG).decode()
@@ -351,8 +351,13 @@ async def test_gemini_thought_signature_goes_back_on_the_call(fake, client):
         },
         {"role": "tool", "tool_call_id": call.id, "content": "ok"},
     ]
-    await google.chat(client, cfg, ChatParams("m-1", history, tools=[WEATHER]), "k", byok=False)
-    assert fake.requests[-1]["body"]["contents"][1]["parts"][0]["thoughtSignature"] == "sig-fake"
+    await google.chat(client, cfg, ChatParams("gemini-3.5-flash", history, tools=[WEATHER]), "k", byok=False)
+    assert fake.requests[-1]["body"]["contents"][1]["parts"][0]["thoughtSignature"] == GEMINI_SIGNATURE
+    assert set(call.id) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+    # without it a Gemini 3 model refuses the turn (400), as the real API does
+    history[1]["tool_calls"][0]["id"] = history[2]["tool_call_id"] = "call_plain"
+    with pytest.raises(HubError, match="thought_signature"):
+        await google.chat(client, cfg, ChatParams("gemini-3.5-flash", history, tools=[WEATHER]), "k", byok=False)
 
 
 def test_responses_api_translation_and_parse():
