@@ -9,7 +9,19 @@ import json
 import logging
 import sys
 
+import uvloop
+
+from server.app import serve
+from server.catalog import drift
+from server.catalog.catalog import CatalogError
 from server.config import get_settings
+from server.db.migrate import upgrade
+from server.domain import users
+from server.domain.money import nanos_to_usd
+from server.errors import HubError, ValidationFailed
+from server.hub import Hub
+from server.runner import run_all
+from server.services.admin import default_limit_fields
 
 
 def _setup_logging() -> None:
@@ -18,16 +30,10 @@ def _setup_logging() -> None:
 
 
 def _loop_policy() -> None:
-    try:
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:  # pragma: no cover - uvloop is pinned in requirements
-        pass
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 async def _with_hub(fn):
-    from server.hub import Hub
 
     hub = Hub.create(get_settings())
     try:
@@ -37,8 +43,6 @@ async def _with_hub(fn):
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from server.app import serve
-    from server.db.migrate import upgrade
 
     if not getattr(args, "no_migrate", False):
         upgrade()
@@ -47,17 +51,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(_args: argparse.Namespace) -> None:
-    from server.db.migrate import upgrade
 
     upgrade()
     print("database migrated to head")
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
-    from server.db.migrate import upgrade
-    from server.domain import users
-    from server.domain.money import nanos_to_usd
-    from server.errors import HubError
 
     upgrade()
     try:
@@ -80,10 +79,6 @@ def cmd_create_user(args: argparse.Namespace) -> None:
 
 
 def cmd_add_credits(args: argparse.Namespace) -> None:
-    from server.db.migrate import upgrade
-    from server.domain import users
-    from server.domain.money import nanos_to_usd
-    from server.errors import HubError
 
     upgrade()
     try:
@@ -94,10 +89,6 @@ def cmd_add_credits(args: argparse.Namespace) -> None:
 
 
 def cmd_set_default_limits(args: argparse.Namespace) -> None:
-    from server.db.migrate import upgrade
-    from server.domain import users
-    from server.errors import HubError, ValidationFailed
-    from server.services.admin import default_limit_fields
 
     upgrade()
     given = {
@@ -122,16 +113,14 @@ def cmd_admin_token(_args: argparse.Namespace) -> None:
 
 
 def cmd_run(_args: argparse.Namespace) -> None:
-    from server.runner import run_all
 
     sys.exit(run_all(get_settings()))
 
 
 def cmd_catalog_check(args: argparse.Namespace) -> None:
     """Exit status: 0 no drift, 1 drift found, 2 a provider could not be checked (or a bad argument)."""
-    from server.catalog import drift
-    from server.catalog.catalog import CatalogError
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the table is the output, not one line per request
     try:
         code = asyncio.run(drift.run(get_settings().catalog_dir, args.provider, args.write, sys.stdout))
     except CatalogError as exc:

@@ -34,6 +34,7 @@ from server import metrics
 from server.catalog.catalog import load_catalog
 from server.config import Settings
 from server.domain.billing import release_stale_holds
+from server.domain.instances import Instances
 from server.domain.streams import ActiveStreams
 from server.domain.videos import VideoWorker
 from server.hub import Hub
@@ -145,6 +146,8 @@ async def start_hub(settings: Settings) -> Hub:
     worker), after releasing what a crashed process left held."""
     hub = Hub.create(settings)
     hub.ledger.start()
+    hub.instances = Instances(hub)  # before anything can hold credits: refunds what stopped processes held
+    await hub.instances.start()
     hub.catalog = load_catalog(settings.catalog_dir)
     hub.http = create_client(
         connect_timeout=settings.upstream_connect_timeout,
@@ -182,6 +185,9 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     log.info("shutting down: draining in-flight calls")
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    if hub.video_worker is not None:  # hand the poller lock to another replica now, not after the drain
+        await hub.video_worker.stop()
+        hub.video_worker = None
     await server.stop(grace=10)
     await hub.close()
 

@@ -45,7 +45,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(check, what: str, timeout: float = 20.0) -> None:
+def _wait(check, what: str, timeout: float = 60.0) -> None:  # generous: CI machines may be busy
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -156,7 +156,7 @@ class Gateway:
                 raise RuntimeError(f"server {index} exited with {proc.returncode}:\n{tail}")
             return grpc_serving(self.grpc_targets[index])
 
-        _wait(serving, f"server {index}")
+        _wait(serving, f"server {index}", timeout=60)  # several Python processes starting on a busy machine
 
     def served_requests(self, index: int) -> int:
         """Requests replica `index` finished since it started (its Prometheus counter; needs metrics=True)."""
@@ -180,7 +180,7 @@ class Gateway:
             self.wait_rest()
 
     def wait_rest(self) -> None:
-        _wait(lambda: httpx.get(f"{self.api}/user/health", timeout=1).status_code == 200, "gateway")
+        _wait(lambda: httpx.get(f"{self.api}/user/health", timeout=1).status_code == 200, "gateway", timeout=60)
 
     def stop_server(self) -> None:
         for index in list(self.replicas):

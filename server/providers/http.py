@@ -189,7 +189,21 @@ def _is_invalid_key(status: int, body: bytes | str | None) -> bool:
     return "API_KEY_INVALID" in text or "API key not valid" in text
 
 
-def error_from_status(provider: str, status: int, body: bytes | str | None = None, *, byok: bool = False) -> HubError:
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """A provider's `Retry-After` in seconds (the delta-seconds form; an HTTP date is ignored), passed on to
+    the caller with a 429."""
+    value = (headers or {}).get("retry-after", "").strip()
+    return float(value) if value.isdigit() else None
+
+
+def error_from_status(
+    provider: str,
+    status: int,
+    body: bytes | str | None = None,
+    *,
+    byok: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> HubError:
     """The gateway's error for an upstream HTTP error status.
 
     429 stays 429; a rejected key is the operator's problem (502), not the caller's (401); 400/422 and 404 are
@@ -200,7 +214,9 @@ def error_from_status(provider: str, status: int, body: bytes | str | None = Non
         whose = "the supplied API key" if byok else "the gateway's credentials"
         return UpstreamError(provider, 502, f"the provider rejected {whose} (HTTP {status})")
     if status == 429:
-        return UpstreamError(provider, 429, f"rate limited: {msg}", retryable=True)
+        return UpstreamError(
+            provider, 429, f"rate limited: {msg}", retryable=True, retry_after=retry_after_seconds(headers)
+        )
     if status == 404:
         return NotFound(f"Model not found at provider '{provider}': {msg}")
     if status == 402:  # e.g. DeepSeek: the operator's account at the provider ran out of balance
@@ -319,7 +335,9 @@ async def send_checked(
         except httpx.HTTPError as exc:
             raise error_from_exception(provider, exc) from exc
         if response.status_code >= 400:
-            raise error_from_status(provider, response.status_code, response.content, byok=byok)
+            raise error_from_status(
+                provider, response.status_code, response.content, byok=byok, headers=response.headers
+            )
         return response
 
     return await with_retries(client, provider, once)
@@ -349,11 +367,11 @@ async def _fetch_json(
         try:
             async with session.request(method, url, headers=headers, data=data, allow_redirects=False) as response:
                 content = await response.read()
-                status = response.status
+                status, response_headers = response.status, response.headers
         except _TRANSPORT_ERRORS as exc:
             raise error_from_aiohttp(provider, exc) from exc
         if status >= 400:
-            raise error_from_status(provider, status, content, byok=byok)
+            raise error_from_status(provider, status, content, byok=byok, headers=response_headers)
         return content
 
     return _json_answer(provider, await with_retries(client, provider, once))
@@ -413,7 +431,7 @@ async def open_sse(
         finally:
             response.close()
         if response.status >= 400:
-            raise error_from_status(provider, response.status, error_body, byok=byok)
+            raise error_from_status(provider, response.status, error_body, byok=byok, headers=response.headers)
         raise UpstreamError(provider, 502, "the provider did not answer with an event stream")
 
     response = await with_retries(client, provider, connect)
