@@ -1,0 +1,141 @@
+"""This gateway side by side with other AI gateways, in one session, through the shared peers harness.
+
+    .venv/bin/python -m bench.peers [--peers indoxhub,indoxhub-v1,indoxhub-2w,mlflow,portkey,minimal-py]
+                                    [--reps 3] [--harness ../shared/bench-peers] [--workdir /tmp/peers]
+
+The harness (`../shared/bench-peers`, see its README) drives every gateway the same way: one fake OpenAI
+upstream, h2load over HTTP/1.1, the same chat request sent straight to the upstream (the baseline) and through
+the gateway, alternately, at concurrency 1, 8 and 64, then streaming time to first byte, RSS and CPU per
+request. This module copies it to `--workdir` (once), installs its tools (once: h2load, the peers' venvs),
+runs the peers one after another with this checkout as `HUB_CHECKOUT`, prints the harness's own table, then
+ours against the issue's targets and the peers measured in the same run. Nothing else should run meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OURS = ("indoxhub", "indoxhub-v1", "indoxhub-2w")
+DEFAULT_PEERS = "indoxhub,indoxhub-v1,indoxhub-2w,mlflow,portkey,minimal-py"
+
+
+def _harness_default() -> Path:
+    for candidate in (ROOT.parent / "shared" / "bench-peers", ROOT.parents[1] / "shared" / "bench-peers"):
+        if candidate.is_dir():
+            return candidate
+    return Path("/work/shared/bench-peers")
+
+
+def prepare(harness: Path, workdir: Path) -> None:
+    """The harness in `workdir` with its tools installed (skipped when already there)."""
+    if not (workdir / "peers.sh").exists():
+        shutil.copytree(harness, workdir, dirs_exist_ok=True)
+        for path in [workdir, *workdir.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+    if not (workdir / "venv-tools" / "bin" / "python").exists() or not (workdir / "portkey" / "node_modules").is_dir():
+        subprocess.run(["./install.sh"], cwd=workdir, check=True)
+
+
+def run_peer(workdir: Path, name: str, reps: int) -> Path:
+    env = {**os.environ, "HUB_CHECKOUT": str(ROOT)}
+    subprocess.run(["./peers.sh", name, "--reps", str(reps)], cwd=workdir, env=env, check=True)
+    return workdir / "results" / f"{name}.json"
+
+
+def _get(result: dict, *path):
+    """result[path[0]][path[1]]... (JSON keys are strings), None where anything is missing."""
+    node = result
+    for key in path:
+        node = node.get(str(key)) if isinstance(node, dict) else None
+    return node
+
+
+def figures(result: dict) -> dict:
+    """The numbers the issue's targets are about, from one bench.py result."""
+    summary = result.get("summary", {})
+    return {
+        "c1_p50": _get(summary, "conc", "1", "added_p50"),
+        "c1_p99": _get(summary, "conc", "1", "added_p99"),
+        "rps8": _get(summary, "conc", "8", "gw", "rps"),
+        "rps64": _get(summary, "conc", "64", "gw", "rps"),
+        "p99_64": _get(summary, "conc", "64", "gw", "p99"),
+        "err64": _get(summary, "conc", "64", "gw", "err"),
+        "ttfb": summary.get("ttfb_added"),
+        "rss": (result.get("rss_idle_mb"), result.get("rss_peak_mb")),
+        "cpu64": _get(result, "gw_cpu_ms_per_req", "64"),
+    }
+
+
+def _fmt(value, digits=2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def report(results: dict[str, dict]) -> str:
+    """Ours next to the peers of this run, then each target met / not met."""
+    rows = {name: figures(r) for name, r in results.items()}
+    lines = [
+        "| gateway | c=1 added p50 / p99 ms | c=8 req/s | c=64 req/s (p99 ms, errors) | stream TTFB added ms "
+        "| RSS idle / peak MB | CPU ms/req c=64 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, f in rows.items():
+        rss = f"{_fmt(f['rss'][0], 0)} / {_fmt(f['rss'][1], 0)}"
+        lines.append(
+            f"| {name} | {_fmt(f['c1_p50'])} / {_fmt(f['c1_p99'])} | {_fmt(f['rps8'], 0)} | "
+            f"{_fmt(f['rps64'], 0)} ({_fmt(f['p99_64'], 0)}, {f['err64']}) | {_fmt(f['ttfb'], 1)} | {rss} | "
+            f"{_fmt(f['cpu64'], 1)} |"
+        )
+    peers = {n: f for n, f in rows.items() if n not in OURS and f["rps64"]}
+    lines.append("")
+    for ours in (n for n in OURS if n in rows):
+        f = rows[ours]
+        checks = [(f"c=64 req/s >= {peer}'s", (f["rps64"] or 0) >= p["rps64"]) for peer, p in peers.items()]
+        checks += [
+            ("c=64 0 errors, p99 < 250 ms", f["err64"] == 0 and (f["p99_64"] or 1e9) < 250),
+            ("c=1 added p50 <= 1.5 ms", (f["c1_p50"] or 1e9) <= 1.5),
+            ("c=1 added p99 <= 4 ms", (f["c1_p99"] or 1e9) <= 4),
+            ("stream TTFB added <= 2 ms", (f["ttfb"] or 1e9) <= 2),
+            ("CPU <= 2.0 ms/request at c=64", (f["cpu64"] or 1e9) <= 2.0),
+        ]
+        if ours == "indoxhub":
+            checks.append(("RSS <= 250 MB", (f["rss"][1] or 1e9) <= 250))
+        if ours == "indoxhub-2w" and rows.get("indoxhub", {}).get("rps64"):
+            ratio = (f["rps64"] or 0) / rows["indoxhub"]["rps64"]
+            checks.append((f"2 processes >= 1.6x one ({ratio:.2f}x)", ratio >= 1.6))
+        ratios = ", ".join(f"{(f['rps64'] or 0) / p['rps64']:.2f}x {peer}" for peer, p in peers.items())
+        lines.append(f"{ours}: c=64 throughput {ratios}")
+        lines += [f"  [{'met' if ok else 'NOT met'}] {what}" for what, ok in checks]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--peers", default=DEFAULT_PEERS, help="comma-separated peers.sh names, run in this order")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--harness", type=Path, default=_harness_default())
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/peers"))
+    parser.add_argument("--report-only", action="store_true", help="only summarise the results already in workdir")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.peers.split(",") if n.strip()]
+    if not args.report_only:
+        prepare(args.harness, args.workdir)
+        for name in names:
+            print(f"######## {name}", flush=True)
+            run_peer(args.workdir, name, args.reps)
+    files = [args.workdir / "results" / f"{n}.json" for n in names]
+    files = [f for f in files if f.exists()]
+    tools_python = args.workdir / "venv-tools" / "bin" / "python"
+    subprocess.run([str(tools_python), "summarize.py", *map(str, files)], cwd=args.workdir, check=False)
+    print()
+    print(report({f.stem: json.loads(f.read_text()) for f in files}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""bench.peers: the report puts ours next to the peers of the same run and judges each target from the numbers."""
+
+from __future__ import annotations
+
+from bench.peers import report
+
+
+def _result(rps64: float, *, c1=(1.0, 3.0), ttfb=1.5, cpu=1.8, rss=(120, 200), p99=100.0, err=0) -> dict:
+    conc = {
+        "1": {"added_p50": c1[0], "added_p99": c1[1]},
+        "8": {"gw": {"rps": rps64}},
+        "64": {"gw": {"rps": rps64, "p99": p99, "err": err}},
+    }
+    return {
+        "summary": {"conc": conc, "ttfb_added": ttfb},
+        "rss_idle_mb": rss[0],
+        "rss_peak_mb": rss[1],
+        "gw_cpu_ms_per_req": {"64": cpu},
+    }
+
+
+def test_each_target_is_judged_from_the_same_runs_numbers() -> None:
+    text = report(
+        {
+            "indoxhub": _result(900, c1=(2.0, 3.0), cpu=2.5),
+            "indoxhub-2w": _result(1500),
+            "mlflow": _result(800),
+            "portkey": _result(1000),
+        }
+    )
+    lines = text.splitlines()
+    assert "| indoxhub | 2.00 / 3.00 | 900 | 900 (100, 0) | 1.5 | 120 / 200 | 2.5 |" in lines
+    assert "indoxhub: c=64 throughput 1.12x mlflow, 0.90x portkey" in lines
+    assert "  [met] c=64 req/s >= mlflow's" in lines
+    assert "  [NOT met] c=64 req/s >= portkey's" in lines
+    assert "  [NOT met] c=1 added p50 <= 1.5 ms" in lines
+    assert "  [NOT met] CPU <= 2.0 ms/request at c=64" in lines
+    assert "  [met] RSS <= 250 MB" in lines
+    assert "  [NOT met] 2 processes >= 1.6x one (1.67x)" not in lines
+    assert "  [met] 2 processes >= 1.6x one (1.67x)" in lines
+
+
+def test_missing_figures_never_count_as_met() -> None:
+    text = report({"indoxhub": {"summary": {}}, "mlflow": _result(800)})
+    assert "  [NOT met] c=64 req/s >= mlflow's" in text.splitlines()
+    assert "[met]" not in text
