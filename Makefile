@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := node_modules/.bin/buf
 PROTOS := $(wildcard proto/indoxhub/v1/*.proto)
 
-.PHONY: setup run serve gen check-gen lint fmt test test-fast bench clean
+.PHONY: setup run serve gen check-gen lint fmt test test-fast bench bench-peers clean
 
 setup: $(VENV)/.installed node_modules/.installed build/third_party/google/api/annotations.proto
 
@@ -58,6 +58,9 @@ test-fast: setup
 
 bench: setup
 	$(PY) -m bench.gateway
+
+bench-peers: setup
+	$(PY) -m bench.peers
 
 clean:
 	rm -rf build .pytest_cache
