@@ -10,8 +10,23 @@ local STRIP = {"x-hub-http-status", "x-hub-body", "x-hub-detail", "x-hub-retry-a
 local MAX_BODY_BYTES = tonumber("__MAX_BODY_BYTES__") or 27262976
 local TOO_LARGE_BODY = '__TOO_LARGE_BODY__'
 
+-- A header gRPC cannot carry as metadata (a name outside [0-9a-z_.-], a value outside printable ASCII) would make
+-- the gRPC library fail the call with an opaque error: such headers are dropped here (the server reads none of them).
+local function drop_unsendable(headers)
+  local unsendable = {}
+  for key, value in pairs(headers) do
+    if string.sub(key, 1, 1) ~= ":" and (string.find(key, "[^0-9a-z_.%-]") or string.find(value, "[^\032-\126]")) then
+      unsendable[#unsendable + 1] = key
+    end
+  end
+  for _, key in ipairs(unsendable) do
+    headers:remove(key)
+  end
+end
+
 function envoy_on_request(handle)
   local headers = handle:headers()
+  drop_unsendable(headers)
   local content_type = headers:get("content-type") or ""
   if string.sub(content_type, 1, 16) == "application/grpc" then
     -- a REST path sent as gRPC would bypass the transcoder (gRPC clients use the gRPC port). Envoy turns any

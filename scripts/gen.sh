@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates gen/ (Python stubs, type stubs and Envoy's descriptor set) from proto/.
+# Regenerates gen/ (Python stubs, type stubs, Envoy's descriptor set, the OpenAPI document) from proto/.
 # The one command behind `make gen`; gen/ is never edited by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +13,8 @@ rm -rf gen && mkdir -p gen
   --include_imports --include_source_info --descriptor_set_out=gen/indoxhub.pb \
   proto/indoxhub/v1/*.proto
 touch gen/indoxhub/__init__.py gen/indoxhub/v1/__init__.py
+# The OpenAPI document of every REST route, from the same descriptors (served at /openapi.json and /docs).
+"$PY" -m server.openapi > gen/openapi.json
 
 # Google's annotation protos, for buf (which has no registry access here): copied, not committed.
 mkdir -p build/third_party/google/api

@@ -33,6 +33,7 @@ from server import metrics
 from server.catalog.catalog import load_catalog
 from server.config import Settings
 from server.domain.billing import release_stale_holds
+from server.domain.instances import Instances
 from server.domain.streams import ActiveStreams
 from server.domain.videos import VideoWorker
 from server.hub import Hub
@@ -144,6 +145,8 @@ async def start_hub(settings: Settings) -> Hub:
     worker), after releasing what a crashed process left held."""
     hub = Hub.create(settings)
     hub.ledger.start()
+    hub.instances = Instances(hub)  # before anything can hold credits: refunds what stopped processes held
+    await hub.instances.start()
     hub.catalog = load_catalog(settings.catalog_dir)
     hub.http = create_client(
         connect_timeout=settings.upstream_connect_timeout,

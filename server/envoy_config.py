@@ -18,6 +18,49 @@ MAX_REQUEST_HEADERS_KB = 16  # Envoy answers 431 above this; the gRPC server's m
 STREAM_IDLE_SECONDS = 600  # Envoy's backstop; the server's own stream/upstream timeouts are shorter
 
 
+# path -> (file, content type): the OpenAPI document and Swagger UI, answered by Envoy itself
+DOCS = {
+    "/openapi.json": (ROOT / "gen" / "openapi.json", "application/json"),
+    "/docs": (ROOT / "envoy" / "docs.html", "text/html; charset=utf-8"),
+    "/docs/init.js": (ROOT / "envoy" / "docs-init.js", "application/javascript"),
+    "/docs/swagger-ui.css": (ROOT / "node_modules" / "swagger-ui-dist" / "swagger-ui.css", "text/css"),
+    "/docs/swagger-ui-bundle.js": (
+        ROOT / "node_modules" / "swagger-ui-dist" / "swagger-ui-bundle.js",
+        "application/javascript",
+    ),
+}
+
+
+def docs_routes() -> str:
+    """Route entries (YAML, indented for the template) answering DOCS from their files; a missing file (no
+    `make setup` yet) answers 404 naming it instead of keeping Envoy from starting."""
+    lines = []
+    for path, (file, content_type) in DOCS.items():
+        lines += [
+            f"                        - match: {{ path: {json.dumps(path)} }}",
+            "                          typed_per_filter_config:  # not a gRPC method: the transcoder stays out",
+            "                            envoy.filters.http.grpc_json_transcoder:",
+            '                              "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig',
+            "                              disabled: true",
+            "                          direct_response:",
+        ]
+        if file.exists():
+            lines += [
+                "                            status: 200",
+                f"                            body: {{ filename: {json.dumps(str(file))} }}",
+                "                          response_headers_to_add:",
+                f"                            - header: {{ key: content-type, value: {json.dumps(content_type)} }}",
+                "                              append_action: OVERWRITE_IF_EXISTS_OR_ADD",
+            ]
+        else:
+            missing = f"Not Found: {file.name} is not installed (run make setup)"
+            lines += [
+                "                            status: 404",
+                f"                            body: {{ inline_string: {json.dumps(missing)} }}",
+            ]
+    return "\n".join(lines)
+
+
 def render(settings: Settings, out_dir: Path, upstreams: list[tuple[str, int]] | None = None) -> Path:
     """Writes envoy.yaml for these settings into out_dir and returns its path. `upstreams` (default: the
     settings' local workers and HUB_UPSTREAMS) are the gRPC servers Envoy balances over."""
@@ -48,6 +91,7 @@ def render(settings: Settings, out_dir: Path, upstreams: list[tuple[str, int]] |
         services=json.dumps(rest_services()),
         max_request_headers_kb=MAX_REQUEST_HEADERS_KB,
         stream_idle_timeout=STREAM_IDLE_SECONDS,
+        docs_routes=docs_routes(),
     )
     path = out_dir / f"envoy-{settings.http_port}.yaml"
     path.write_text(text)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
     from server.catalog.catalog import Catalog
+    from server.domain.instances import Instances
     from server.domain.streams import ActiveStreams
     from server.domain.videos import VideoWorker
 
@@ -36,6 +37,9 @@ class Hub:
     http: httpx.AsyncClient = field(init=False)  # the one pooled upstream client
     streams: ActiveStreams = field(init=False)  # streams in flight, for stop-stream
     video_worker: VideoWorker | None = None
+    # this process's id in `instances`: it owns the holds and streams it creates (server.domain.instances)
+    instance_id: str | None = None
+    instances: Instances | None = None
     # cleanup a cancelled request must still finish (e.g. settling an abandoned stream); close waits for them
     background: set[asyncio.Task] = field(default_factory=set)
     # BYOK keys of running video jobs, by job id: process memory only, never stored (server.domain.videos)
@@ -68,6 +72,9 @@ class Hub:
             await self.streams.stop_listening()
         if self.background:
             await asyncio.gather(*self.background, return_exceptions=True)
+        if self.instances is not None:  # after the background settles: releases what is still held, if anything
+            await self.instances.stop()
+            self.instances = None
         if hasattr(self, "http"):
             await self.http.aclose()
         await self.ledger.stop()

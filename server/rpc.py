@@ -93,6 +93,7 @@ def unary(auth: bool = True, style: Style = "hub") -> Callable:
             except Exception as exc:
                 await abort(context, exc, style)
 
+        wrapper.requires_auth = auth  # read by server.openapi (which routes need a key)
         return wrapper
 
     return deco
@@ -113,6 +114,7 @@ def streaming(auth: bool = True, style: Style = "hub") -> Callable:
             except Exception as exc:
                 await abort(context, exc, style)
 
+        wrapper.requires_auth = auth  # read by server.openapi (which routes need a key)
         return wrapper
 
     return deco

@@ -45,7 +45,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(check, what: str, timeout: float = 20.0) -> None:
+def _wait(check, what: str, timeout: float = 60.0) -> None:  # generous: CI machines may be busy
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
@@ -180,7 +180,7 @@ class Gateway:
             self.wait_rest()
 
     def wait_rest(self) -> None:
-        _wait(lambda: httpx.get(f"{self.api}/user/health", timeout=1).status_code == 200, "gateway")
+        _wait(lambda: httpx.get(f"{self.api}/user/health", timeout=1).status_code == 200, "gateway", timeout=60)
 
     def stop_server(self) -> None:
         for index in list(self.replicas):

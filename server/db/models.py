@@ -107,7 +107,8 @@ class Transaction(Base):
 
 class CreditHold(Base):
     """Credits set aside for a request in flight. Written with the balance debit it explains; removed when
-    the request settles. Holds left by a crash are released at the next start (server.domain.billing)."""
+    the request settles. Holds of a process that stopped (its instance lease expired) are released by the
+    live ones (server.domain.instances)."""
 
     __tablename__ = "credit_holds"
 
@@ -121,6 +122,20 @@ class CreditHold(Base):
     limit_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # reserved for tokens/min
     budget_nanos: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # added to the budget sum
     budget_period_key: Mapped[str | None] = mapped_column(String(10))
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the process that holds it
+
+
+class Instance(Base):
+    """A running server process. It bumps `beats` every second; one whose count stops moving for the lease
+    time has stopped, and another process releases what it owned (server.domain.instances)."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))  # hostname|boot id|pid namespace: "same machine" test
+    pid: Mapped[int] = mapped_column(Integer)
+    beats: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ActiveStream(Base):
@@ -132,6 +147,7 @@ class ActiveStream(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the process that runs it
 
 
 class UsageRecord(Base):

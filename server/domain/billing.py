@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from server import metrics
-from server.db.models import CreditHold, Transaction, UsageRecord, User, VideoJob
+from server.db.models import CreditHold, Instance, Transaction, UsageRecord, User, VideoJob
 from server.domain import clock, limits, usage_stats
 from server.domain.caller import Caller
 from server.domain.money import nanos_to_usd
@@ -151,7 +151,9 @@ async def reserve(
                     conn.execute(_REFUND, {"b_uid": user_id, "b_amt": res.amount_nanos})
                 return taken
         hold = {"request_id": res.request_id, "user_id": user_id, "amount_nanos": res.amount_nanos, "created_at": now}
-        conn.execute(_INSERT_HOLD, {**hold, "api_key_id": api_key_id, **taken.hold_columns()})
+        conn.execute(
+            _INSERT_HOLD, {**hold, "api_key_id": api_key_id, "instance_id": hub.instance_id, **taken.hold_columns()}
+        )
         return True
 
     done = await hub.ledger.run(op)
@@ -444,7 +446,8 @@ def _usage_row(hub: Hub, res: Reservation, outcome: Outcome, charge: int, now) -
 
 
 async def release_stale_holds(hub: Hub, older_than: timedelta = STALE_HOLD_AGE) -> int:
-    """Refunds holds a crashed process left behind (each in its own transaction with its hold's removal).
+    """Refunds old holds that no instance owns (written before instances existed, or by a tool), each in its own
+    transaction with its hold's removal. Holds of crashed processes are released by `release_orphaned_holds`.
 
     Holds of video jobs are left alone, however old: a job runs for minutes to hours and survives restarts,
     and the video worker settles its hold exactly once when the job ends (server.domain.videos).
@@ -454,7 +457,13 @@ async def release_stale_holds(hub: Hub, older_than: timedelta = STALE_HOLD_AGE) 
     of_video_job = exists().where(VideoJob.id == CreditHold.request_id)
     async with hub.sessions() as session:
         stale = (
-            (await session.execute(select(CreditHold).where(CreditHold.created_at < cutoff, ~of_video_job)))
+            (
+                await session.execute(
+                    select(CreditHold).where(
+                        CreditHold.created_at < cutoff, CreditHold.instance_id.is_(None), ~of_video_job
+                    )
+                )
+            )
             .scalars()
             .all()
         )
@@ -469,4 +478,34 @@ async def release_stale_holds(hub: Hub, older_than: timedelta = STALE_HOLD_AGE) 
             return True
 
         released += bool(await hub.ledger.run(op))
+    return released
+
+
+_ORPHANED_HOLDS = select(CreditHold.request_id, CreditHold.user_id, CreditHold.amount_nanos).where(
+    CreditHold.instance_id.is_not(None),
+    ~exists().where(Instance.id == CreditHold.instance_id),
+    ~exists().where(VideoJob.id == CreditHold.request_id),
+)
+
+
+async def release_orphaned_holds(hub: Hub) -> int:
+    """Refunds every hold whose instance is gone (its lease expired, see server.domain.instances), exactly once:
+    each refund is conditional on deleting its hold, in the same transaction. A failed request costs nothing, so a
+    request its process did not live to finish costs nothing either. Video jobs' holds stay: the video worker
+    settles them when the job ends, whichever process started it."""
+
+    def op(conn: Connection) -> int:
+        released = 0
+        for request_id, user_id, amount in conn.execute(_ORPHANED_HOLDS).all():
+            gone = conn.execute(_DELETE_HOLD, {"b_rid": request_id}).first()
+            if gone is not None:
+                if amount:
+                    conn.execute(_REFUND, {"b_uid": user_id, "b_amt": amount})
+                _release_limits(conn, request_id, gone, 0, 0)  # the key's slot and budget share come back too
+                released += 1
+        return released
+
+    released = await hub.ledger.run(op)
+    if released:
+        log.warning("released %d credit holds of stopped server processes", released)
     return released

@@ -14,10 +14,10 @@ import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
-from server.db.models import ActiveStream
+from server.db.models import ActiveStream, Instance
 from server.db.notify import notifier_for
 from server.domain import clock
 
@@ -62,6 +62,7 @@ class ActiveStreams:
         # Registered before the row exists: a stop from another process can only follow the insert.
         event = self._local[stream_id] = asyncio.Event()
         row = {"stream_id": stream_id, "user_id": user_id, "stop_requested": False, "created_at": clock.now()}
+        row["instance_id"] = self.hub.instance_id  # a stopped process's rows go with its lease (domain.instances)
         try:
             await self.hub.ledger.run(lambda conn: conn.execute(_INSERT, row))
         except BaseException:
@@ -105,3 +106,14 @@ class ActiveStreams:
         marked = await self.hub.ledger.run(lambda conn: [r[0] for r in conn.execute(_MARKED, {"b_ids": waiting})])
         for sid in marked:
             self._wake(sid)
+
+
+_ORPHANED = delete(ActiveStream).where(
+    ActiveStream.instance_id.is_not(None), ~exists().where(Instance.id == ActiveStream.instance_id)
+)
+
+
+async def forget_orphaned(hub: Hub) -> int:
+    """Removes the rows of streams whose process is gone (its lease expired); their holds are refunded by
+    billing.release_orphaned_holds."""
+    return await hub.ledger.run(lambda conn: conn.execute(_ORPHANED).rowcount)

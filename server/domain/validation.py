@@ -7,6 +7,9 @@ from typing import Any
 
 from server.errors import ValidationFailed
 
+MAX_API_KEY_CHARS = 1024
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
 
@@ -174,3 +177,11 @@ def check_agent_messages(c: Checker, messages: list[dict[str, Any]]) -> None:
                 c.add([*loc, "tool_call_id"], "Field required", "missing")
             elif call_id not in called:
                 c.add([*loc, "tool_call_id"], f"No earlier assistant tool call has id '{call_id}'")
+
+
+def check_byok_key(key: str | None) -> None:
+    """A caller's own provider key travels in an HTTP header: printable ASCII without spaces, bounded in size
+    (anything else would fail inside the HTTP client as an internal error)."""
+    if key and (len(key) > MAX_API_KEY_CHARS or not _PRINTABLE_ASCII.fullmatch(key)):
+        msg = f"API key must be printable ASCII without spaces, at most {MAX_API_KEY_CHARS} characters"
+        raise ValidationFailed.single(["body", "byok_api_key"], msg, "string_pattern_mismatch")

@@ -134,7 +134,21 @@ def _is_invalid_key(status: int, body: bytes | str | None) -> bool:
     return "API_KEY_INVALID" in text or "API key not valid" in text
 
 
-def error_from_status(provider: str, status: int, body: bytes | str | None = None, *, byok: bool = False) -> HubError:
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    """A provider's `Retry-After` in seconds (the delta-seconds form; an HTTP date is ignored), passed on to
+    the caller with a 429."""
+    value = (headers or {}).get("retry-after", "").strip()
+    return float(value) if value.isdigit() else None
+
+
+def error_from_status(
+    provider: str,
+    status: int,
+    body: bytes | str | None = None,
+    *,
+    byok: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> HubError:
     """The gateway's error for an upstream HTTP error status.
 
     429 stays 429; a rejected key is the operator's problem (502), not the caller's (401); 400/422 and 404 are
@@ -145,7 +159,9 @@ def error_from_status(provider: str, status: int, body: bytes | str | None = Non
         whose = "the supplied API key" if byok else "the gateway's credentials"
         return UpstreamError(provider, 502, f"the provider rejected {whose} (HTTP {status})")
     if status == 429:
-        return UpstreamError(provider, 429, f"rate limited: {msg}", retryable=True)
+        return UpstreamError(
+            provider, 429, f"rate limited: {msg}", retryable=True, retry_after=retry_after_seconds(headers)
+        )
     if status == 404:
         return NotFound(f"Model not found at provider '{provider}': {msg}")
     if status == 402:  # e.g. DeepSeek: the operator's account at the provider ran out of balance
@@ -230,7 +246,9 @@ async def send_checked(
         except httpx.HTTPError as exc:
             raise error_from_exception(provider, exc) from exc
         if response.status_code >= 400:
-            raise error_from_status(provider, response.status_code, response.content, byok=byok)
+            raise error_from_status(
+                provider, response.status_code, response.content, byok=byok, headers=response.headers
+            )
         return response
 
     return await with_retries(client, provider, once)
@@ -304,7 +322,7 @@ async def open_sse(
         finally:
             await response.aclose()
         if response.status_code >= 400:
-            raise error_from_status(provider, response.status_code, error_body, byok=byok)
+            raise error_from_status(provider, response.status_code, error_body, byok=byok, headers=response.headers)
         raise UpstreamError(provider, 502, "the provider did not answer with an event stream")
 
     response = await with_retries(client, provider, connect)

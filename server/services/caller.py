@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 
 from server.domain.auth import Principal
 from server.domain.caller import Caller
+from server.domain.validation import check_byok_key
 from server.rpc import client_ip, metadata_of
 from server.services.messages import opt, struct_dict
 
@@ -28,6 +29,7 @@ def caller_from(
 ) -> Caller:
     """A Caller from routing values however the request carried them (JSON fields, form fields)."""
     extra = {} if extra is None else extra
+    check_byok_key(byok_key)
     session_id = metadata_of(context).get("x-session-id") or extra.pop("session_id", None)
     return Caller(
         principal,

@@ -13,15 +13,28 @@ from tests.harness import Gateway
 
 
 class Bystanders:
-    """`count` users, each streaming a slow chat answer (`chunks` chunks, `delay` s apart) in its own thread."""
+    """`count` users, each streaming a slow chat answer (`chunks` chunks, `delay` s apart) in its own thread;
+    `continuous`: each user starts a new stream as soon as one ends, until `finish`."""
 
-    def __init__(self, gateway: Gateway, keys: list[str], chunks: int = 40, delay: float = 0.05) -> None:
+    def __init__(
+        self, gateway: Gateway, keys: list[str], chunks: int = 40, delay: float = 0.05, continuous: bool = False
+    ) -> None:
         self.gateway, self.keys = gateway, keys
         self.prompt = f"keep going [[long:{chunks}]] [[slow:{delay}]]"
         self.chunks = chunks
+        self.continuous = continuous
+        self.stopping = threading.Event()
         self.started = [threading.Event() for _ in keys]
         self.results: list[str | None] = [None] * len(keys)
-        self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(len(keys))]
+        self.completed = 0
+        self.threads = [threading.Thread(target=self._loop, args=(i,), daemon=True) for i in range(len(keys))]
+
+    def _loop(self, index: int) -> None:
+        while True:
+            self._run(index)
+            if self.results[index] != "ok" or not self.continuous or self.stopping.is_set():
+                return
+            self.completed += 1
 
     def _run(self, index: int) -> None:
         body = {"messages": [{"role": "user", "content": self.prompt}], "model": "openai/gpt-4o-mini", "stream": True}
@@ -50,6 +63,7 @@ class Bystanders:
             assert event.wait(30), "a bystander stream never started"
 
     def finish(self) -> list[str | None]:
+        self.stopping.set()
         for thread in self.threads:
             thread.join(90)
         return self.results

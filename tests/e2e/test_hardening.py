@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import grpc
 import httpx
 import pytest
@@ -9,7 +12,7 @@ from indoxhub.v1 import admin_pb2, admin_pb2_grpc
 
 from tests.e2e.bystanders import bystanders
 from tests.e2e.conftest import bearer
-from tests.harness import Gateway
+from tests.harness import ROOT, Gateway
 
 
 def test_huge_model_name_is_not_echoed_and_cuts_no_stream(gateway: Gateway, rest: httpx.Client, make_user) -> None:
@@ -78,3 +81,27 @@ def test_admin_service_is_never_open(gateway: Gateway) -> None:
     token = gateway.cli("admin-token")
     assert token.returncode == 0 and token.stdout.strip() == gateway.admin_auth[0][1].removeprefix("Bearer ")
     assert (gateway.workdir / "admin_token").stat().st_mode & 0o077 == 0
+
+
+def test_openapi_document_and_swagger_ui_are_served_locally(gateway: Gateway) -> None:
+    with httpx.Client(base_url=gateway.base, timeout=30) as client:
+        doc = client.get("/openapi.json")
+        assert doc.status_code == 200 and doc.headers["content-type"] == "application/json"
+        assert doc.json() == json.loads((ROOT / "gen" / "openapi.json").read_text())
+        page = client.get("/docs")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "http" not in page.text.lower().replace('lang="en"', "")  # every asset is local: no CDN
+        for asset in re.findall(r'(?:src|href)="([^"]+)"', page.text):
+            r = client.get(asset)
+            assert r.status_code == 200 and len(r.content) > 100, asset
+        assert "/openapi.json" in client.get("/docs/init.js").text
+
+
+def test_an_upstream_rate_limit_passes_its_retry_after_on(rest: httpx.Client, make_user) -> None:
+    _, key = make_user()
+    r = rest.post(
+        "/chat/completions",
+        headers=bearer(key),
+        json=_chat_body(messages=[{"role": "user", "content": "x [[status:429]]"}]),
+    )
+    assert r.status_code == 429 and "openai" in r.json()["detail"] and r.headers["retry-after"] == "7"
