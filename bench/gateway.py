@@ -2,10 +2,14 @@
 through the gateway (REST via Envoy, and gRPC), with full metering on (auth, reservation, settlement,
 usage record and ledger entry per request, on SQLite).
 
-    .venv/bin/python -m bench.gateway [--requests N] [--concurrency 64] [--surface api|openai|both]
+    .venv/bin/python -m bench.gateway [--requests N] [--concurrency 64] [--surface api|openai|both] [--limits]
 
 `--surface openai` sends the same request to the OpenAI-compatible POST /v1/chat/completions instead of
 POST /api/v1/chat/completions (`both`: each of them, in the same run).
+
+`--limits` also measures a key with every limit set (requests and tokens per minute, concurrency, a monthly
+budget; all too high to refuse anything), so the cost of checking and taking them shows as a ratio to the
+same requests with a key without limits (server.domain.limits).
 
 Prints p50/p99 latency, the overhead against the direct baseline measured in the same run, requests/s
 at 64 concurrent, and streaming time-to-first-token overhead.
@@ -79,7 +83,17 @@ def row(name: str, res: Result, base: Result | None) -> str:
     return f"| {name:<34} | {cells} |"
 
 
-def main(requests: int, concurrency: int, workers: int, surfaces: list[str]) -> None:
+# Limits no benchmark run reaches: every check runs, none refuses (the window holds every request of a minute).
+BENCH_LIMITS = {
+    "requests_per_minute": 2**31 - 1,
+    "tokens_per_minute": 2**31 - 1,
+    "max_concurrent_requests": 1_000_000,
+    "budget_usd": 100_000_000.0,
+    "budget_period": "month",
+}
+
+
+def main(requests: int, concurrency: int, workers: int, surfaces: list[str], limits: bool = False) -> None:
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "bench.fake_upstream", "--port", str(upstream_port)])
     time.sleep(0.5)
@@ -92,14 +106,25 @@ def main(requests: int, concurrency: int, workers: int, surfaces: list[str]) -> 
         _, key = gw.create_user("bench@example.com", credits=1_000_000)
         token = httpx.post(f"{gw.api}/auth/api-key", headers={"X-API-Key": key}).json()["access_token"]
         print(f"gateway: {workers} server process(es) on their own ports, Envoy, SQLite at {gw.workdir}; metering on")
-        asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency, surfaces))
+        limited = None
+        if limits:
+            made = httpx.post(f"{gw.api}/user/api-keys", headers={"authorization": f"Bearer {key}"}, json=BENCH_LIMITS)
+            limited = made.raise_for_status().json()["api_key"]
+        asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency, surfaces, limited))
     finally:
         gw.close()
         upstream.terminate()
 
 
 async def measure(
-    gw, upstream_port: int, key: str, token: str, requests: int, concurrency: int, surfaces: list[str]
+    gw,
+    upstream_port: int,
+    key: str,
+    token: str,
+    requests: int,
+    concurrency: int,
+    surfaces: list[str],
+    limited: str | None = None,
 ) -> None:
     body = orjson.dumps(BODY)
     stream_body = orjson.dumps({**BODY, "stream": True})
@@ -125,6 +150,10 @@ async def measure(
         seq[f"REST {label} (access token)"] = await run(
             "127.0.0.1", gw.http_port, via(path, token), concurrency=1, total=requests
         )
+        if limited:
+            seq[f"REST {label} (key with limits)"] = await run(
+                "127.0.0.1", gw.http_port, via(path, limited), concurrency=1, total=requests
+            )
     seq["gRPC typed Chat"] = await grpc_run(gw.grpc_balanced_target, key, concurrency=1, total=requests)
     many = requests * 4
     conc = {
@@ -135,6 +164,10 @@ async def measure(
         conc[f"REST {label} (API key)"] = await run(
             "127.0.0.1", gw.http_port, via(path, key), concurrency=concurrency, total=many
         )
+        if limited:
+            conc[f"REST {label} (key with limits)"] = await run(
+                "127.0.0.1", gw.http_port, via(path, limited), concurrency=concurrency, total=many
+            )
     conc["gRPC typed Chat"] = await grpc_run(gw.grpc_balanced_target, key, concurrency=concurrency, total=many)
     stream_direct = await run(
         "127.0.0.1", upstream_port, direct_stream, concurrency=1, total=requests, marker=b'"content"'
@@ -158,6 +191,16 @@ async def measure(
     base = conc["direct upstream (baseline)"]
     for name, res in conc.items():
         print(row(name, res, None if res is base else base))
+    if limited:
+        print("\nLimit checks (key with limits / key without, same run):")
+        for label in (SURFACES[s][1] for s in surfaces):
+            plain, with_limits = seq[f"REST {label} (API key)"], seq[f"REST {label} (key with limits)"]
+            many_plain, many_limits = conc[f"REST {label} (API key)"], conc[f"REST {label} (key with limits)"]
+            print(
+                f"  {label}: sequential p50 {_ratio(with_limits, plain, 0.5):.3f}x, p99 "
+                f"{_ratio(with_limits, plain, 0.99):.3f}x; {concurrency} concurrent req/s "
+                f"{many_limits.rps / many_plain.rps:.3f}x"
+            )
     ttft_d = statistics.median(stream_direct.first_byte_ms)
     for label, stream_via in streams.items():
         ttft_g = statistics.median(stream_via.first_byte_ms)
@@ -169,6 +212,10 @@ async def measure(
         )
 
 
+def _ratio(res: Result, base: Result, q: float) -> float:
+    return pct(res.latencies_ms, q) / pct(base.latencies_ms, q)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=1000)
@@ -177,5 +224,7 @@ if __name__ == "__main__":
     parser.add_argument(
         "--surface", choices=("api", "openai", "both"), default="api", help="which REST chat endpoint to measure"
     )
+    parser.add_argument("--limits", action="store_true", help="also measure a key with limits (ratio to none)")
     args = parser.parse_args()
-    main(args.requests, args.concurrency, args.workers, ["api", "openai"] if args.surface == "both" else [args.surface])
+    surfaces = ["api", "openai"] if args.surface == "both" else [args.surface]
+    main(args.requests, args.concurrency, args.workers, surfaces, args.limits)

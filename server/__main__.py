@@ -120,6 +120,7 @@ def cmd_run(_args: argparse.Namespace) -> None:
 def cmd_catalog_check(args: argparse.Namespace) -> None:
     """Exit status: 0 no drift, 1 drift found, 2 a provider could not be checked (or a bad argument)."""
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the table is the output, not one line per request
     try:
         code = asyncio.run(drift.run(get_settings().catalog_dir, args.provider, args.write, sys.stdout))
     except CatalogError as exc:

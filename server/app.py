@@ -183,6 +183,9 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     log.info("shutting down: draining in-flight calls")
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.NOT_SERVING)
+    if hub.video_worker is not None:  # hand the poller lock to another replica now, not after the drain
+        await hub.video_worker.stop()
+        hub.video_worker = None
     await server.stop(grace=10)
     await hub.close()
 

@@ -156,7 +156,7 @@ class Gateway:
                 raise RuntimeError(f"server {index} exited with {proc.returncode}:\n{tail}")
             return grpc_serving(self.grpc_targets[index])
 
-        _wait(serving, f"server {index}")
+        _wait(serving, f"server {index}", timeout=60)  # several Python processes starting on a busy machine
 
     def served_requests(self, index: int) -> int:
         """Requests replica `index` finished since it started (its Prometheus counter; needs metrics=True)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -309,8 +310,6 @@ async def check(
 ) -> list[Drift]:
     """The drift of each provider (skipped when it has no base URL or no operator key; `error` when its
     list-models call failed)."""
-    import os
-
     today = today or lifecycle.today_utc()
     env = dict(os.environ) if env is None else env
     own = client is None

@@ -142,20 +142,20 @@ def token_cost_nanos(
     if reasoning_tokens > output_tokens:
         raise ValueError("reasoning_tokens cannot exceed output_tokens (they are part of it)")
 
-    in_mult, out_mult = price_tier(model_entry, input_tokens)
     plain = input_tokens - cached_tokens - cache_write_tokens
-    total = Fraction(0)
+    total_in = Fraction(0)
     if plain:
-        total += plain * _price(model_entry, "inputPricePer1MTokens") * in_mult
+        total_in += plain * _price(model_entry, "inputPricePer1MTokens")
     if cached_tokens:
-        price = _price(model_entry, "cachedInputPricePer1MTokens", fallback="inputPricePer1MTokens")
-        total += cached_tokens * price * in_mult
+        total_in += cached_tokens * _price(model_entry, "cachedInputPricePer1MTokens", fallback="inputPricePer1MTokens")
     if cache_write_tokens:
         price = _price(model_entry, "cacheWritePricePer1MTokens", fallback="inputPricePer1MTokens")
-        total += cache_write_tokens * price * in_mult
-    if output_tokens:
-        total += output_tokens * _price(model_entry, "outputPricePer1MTokens") * out_mult
-    return _to_nanos(total / _MILLION)
+        total_in += cache_write_tokens * price
+    total_out = output_tokens * _price(model_entry, "outputPricePer1MTokens") if output_tokens else Fraction(0)
+    if model_entry.get("priceTiers"):
+        in_mult, out_mult = price_tier(model_entry, input_tokens)
+        total_in, total_out = total_in * in_mult, total_out * out_mult
+    return _to_nanos((total_in + total_out) / _MILLION)
 
 
 def max_token_cost_nanos(model_entry: Mapping[str, Any], input_tokens: int, output_tokens: int) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -68,18 +67,24 @@ THINKING_BUDGETS = {"low": 1024, "medium": 8192, "high": 24576}
 TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 
 # Gemini 3 puts a thoughtSignature on functionCall parts and refuses the next turn unless it comes back on the
-# same part. Our callers only send back the tool call id, so the gateway remembers signatures by call id
-# (bounded, per process; a restarted gateway sends the turn without it).
-_SIGNATURES: OrderedDict[str, str] = OrderedDict()
-_MAX_SIGNATURES = 10_000
+# same part. Callers send back only the tool call id, so the signature travels inside the id the gateway hands
+# out: "<id>__ts__<signature, base64url>". Stateless: it survives restarts and works whichever replica serves
+# the next turn; the id stays within [A-Za-z0-9_-] (what Anthropic accepts, should the conversation move there).
+_SIGNATURE_MARK = "__ts__"
 
 
-def remember_signature(call_id: str, signature: Any) -> None:
-    if isinstance(signature, str) and signature:
-        _SIGNATURES[call_id] = signature
-        _SIGNATURES.move_to_end(call_id)
-        while len(_SIGNATURES) > _MAX_SIGNATURES:
-            _SIGNATURES.popitem(last=False)
+def call_id_with_signature(call_id: str, signature: Any) -> str:
+    if not isinstance(signature, str) or not signature:
+        return call_id
+    return call_id + _SIGNATURE_MARK + signature.replace("+", "-").replace("/", "_").rstrip("=")
+
+
+def signature_of(call_id: str) -> str | None:
+    """The thoughtSignature carried by a call id the gateway made, else None."""
+    if _SIGNATURE_MARK not in call_id:
+        return None
+    encoded = call_id.split(_SIGNATURE_MARK, 1)[1].replace("-", "+").replace("_", "/")
+    return encoded + "=" * (-len(encoded) % 4)
 
 
 def _parts(content: Any) -> list[dict[str, Any]]:
@@ -110,7 +115,7 @@ def _call_part(call: dict[str, Any], loc: list) -> dict[str, Any]:
         msg = "Tool-call arguments must be a JSON object for this provider"
         raise ValidationFailed([{"loc": [*loc, "function", "arguments"], "msg": msg, "type": "value_error"}])
     part: dict[str, Any] = {"functionCall": {"name": fn["name"], "args": args}}
-    if signature := _SIGNATURES.get(call["id"]):
+    if signature := signature_of(call["id"]):
         part["thoughtSignature"] = signature
     return part
 
@@ -272,8 +277,7 @@ class Frames:
             for part in (candidate.content.parts if candidate.content else None) or []:
                 if part.functionCall is not None:
                     call = part.functionCall
-                    call_id = call.id or f"call_{uuid.uuid4().hex[:24]}"
-                    remember_signature(call_id, part.thoughtSignature)
+                    call_id = call_id_with_signature(call.id or f"call_{uuid.uuid4().hex[:24]}", part.thoughtSignature)
                     arguments = json.dumps(call.args or {}, ensure_ascii=False, separators=(",", ":"))
                     deltas.append(ToolCallDelta(index=self.calls, id=call_id, name=call.name, arguments=arguments))
                     self.calls += 1

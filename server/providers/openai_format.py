@@ -86,6 +86,8 @@ def headers(api_key: str) -> dict[str, str]:
 _SEED_FIELD = {"mistral": "random_seed"}
 _NINE_CHAR_IDS = frozenset({"mistral"})
 _DOCUMENT_URL_PDFS = frozenset({"mistral"})
+_NO_MESSAGE_NAMES = frozenset({"groq"})  # Groq answers 400 to messages[].name
+_REASONING_BACK = frozenset({"deepseek"})
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -99,11 +101,17 @@ def nine_char_id(call_id: str) -> str:
 
 def _provider_messages(messages: list[dict[str, Any]], provider: str) -> list[dict[str, Any]]:
     """Our messages (already OpenAI-shaped) with the provider's documented exceptions applied."""
-    if provider not in _NINE_CHAR_IDS and provider not in _DOCUMENT_URL_PDFS:
+    has_reasoning = any("reasoning_content" in m for m in messages)
+    if provider not in _NINE_CHAR_IDS | _DOCUMENT_URL_PDFS | _NO_MESSAGE_NAMES and not has_reasoning:
         return messages
     out = []
     for message in messages:
         message = dict(message)
+        # DeepSeek's thinking mode wants reasoning_content back on assistant turns with tool calls; nobody else
+        if provider not in _REASONING_BACK or not message.get("tool_calls"):
+            message.pop("reasoning_content", None)
+        if provider in _NO_MESSAGE_NAMES:
+            message.pop("name", None)
         if provider in _NINE_CHAR_IDS:
             if message.get("tool_calls"):
                 message["tool_calls"] = [{**c, "id": nine_char_id(c["id"])} for c in message["tool_calls"]]

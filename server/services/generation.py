@@ -149,6 +149,8 @@ def message_dict(m, i: int) -> dict[str, Any]:
         out["tool_call_id"] = m.tool_call_id
     if m.HasField("name"):
         out["name"] = m.name
+    if m.HasField("reasoning_content"):
+        out["reasoning_content"] = m.reasoning_content
     return out
 
 

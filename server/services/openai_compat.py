@@ -24,6 +24,7 @@ from server.domain.multipart import parse_form
 from server.domain.openai_surface import chat, common, fields, models, responses_api
 from server.domain.openai_surface import embeddings as oai_embeddings
 from server.domain.openai_surface import media as oai_media
+from server.domain.openai_surface.errors import on_surface
 from server.errors import log_unexpected, sse_error_event
 from server.hub import Hub
 from server.rpc import Undecodable, abort, metadata_of, request_id, unary
@@ -47,29 +48,32 @@ def _event(obj: dict[str, Any]) -> httpbody_pb2.HttpBody:
     return httpbody_pb2.HttpBody(content_type="text/event-stream", data=head + b"data: " + orjson.dumps(obj) + b"\n\n")
 
 
-def _streaming(fn: Callable) -> Callable:
-    """Before the first chunk, a failure is a plain HTTP error (OpenAI's body); after it, an error chunk and
-    `[DONE]` end the stream (its 200 is already sent)."""
+def _streaming(renames: dict[str, str] | None = None) -> Callable:
+    """Before the first chunk, a failure is a plain HTTP error (OpenAI's body, fields named as on this surface:
+    `renames`); after it, an error chunk and `[DONE]` end the stream (its 200 is already sent)."""
 
-    @functools.wraps(fn)
-    async def wrapper(self, request, context):
-        started = False
-        try:
-            if type(request) is Undecodable:
-                raise request.error
-            principal = await authenticate(self.hub, metadata_of(context))
-            async for chunk in fn(self, request, context, principal):
-                started = True
-                yield chunk
-        except Exception as exc:
-            if not started:
-                await abort(context, exc, "openai")
-                return
-            log_unexpected(exc, request_id(context))
-            yield _data(sse_error_event(exc, "openai"))
-            yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
+    def deco(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        async def wrapper(self, request, context):
+            started = False
+            try:
+                if type(request) is Undecodable:
+                    raise request.error
+                principal = await authenticate(self.hub, metadata_of(context))
+                async for chunk in fn(self, request, context, principal):
+                    started = True
+                    yield chunk
+            except Exception as exc:
+                if not started:
+                    await abort(context, on_surface(exc, renames), "openai")
+                    return
+                log_unexpected(exc, request_id(context))
+                yield _data(sse_error_event(exc, "openai"))
+                yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
 
-    return wrapper
+        return wrapper
+
+    return deco
 
 
 def _caller(
@@ -86,7 +90,7 @@ class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
         self.hub = hub
 
     async def _prepare(self, req: common.Request, context, principal: Principal, endpoint: str):
-        caller = _caller(context, principal, req.model, req.byok_key, req.session_id)
+        caller = _caller(context, principal, req.model, req.byok_key, req.session_id, **req.extra)
         return await inference.prepare(self.hub, caller, endpoint=endpoint, params=req.params)
 
     async def _events(self, call: inference.ChatCall, context, translate: Callable):
@@ -101,7 +105,7 @@ class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
                 for out in translate(event):
                     yield out
 
-    @_streaming
+    @_streaming()
     async def CreateChatCompletion(self, request, context, principal):
         req = chat.parse(fields.parse_object(request.data))
         call = await self._prepare(req, context, principal, "openai.chat")
@@ -113,7 +117,7 @@ class OpenAIServicer(openai_pb2_grpc.OpenAIServiceServicer):
             yield _data(chunk)
         yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=SSE_DONE)
 
-    @_streaming
+    @_streaming({"max_tokens": "max_output_tokens", "messages": "input"})
     async def CreateResponse(self, request, context, principal):
         req = responses_api.parse(fields.parse_object(request.data))
         call = await self._prepare(req, context, principal, "openai.responses")

@@ -529,3 +529,68 @@ def test_requests_reach_each_provider_in_its_native_shape(agw: Gateway, api: htt
         sent["openai"]["path"].endswith("/v1/responses") and sent["openai"]["body"]["tools"][0]["name"] == "get_weather"
     )
     assert sent["mistral"]["body"]["random_seed"] == 1 and sent["mistral"]["body"]["tool_choice"] == "required"
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-4o-mini", "anthropic/claude-haiku-4-5-20251001"])
+def test_stop_stream_mid_call_bills_what_was_produced(agw: Gateway, api: httpx.Client, user, model: str) -> None:
+    user_id, key = user
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "slowly [[slow:0.3]]"}],
+        "stream": True,
+        "additional_params": {"tools": [WEATHER]},
+    }
+    events = []
+    with api.stream("POST", "/chat/completions", headers=bearer(key), json=body) as r:
+        for line in r.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            event = json.loads(line[6:])
+            events.append(event)
+            if event["type"] == "response.function_call_arguments.delta":
+                stopped = api.post(f"/chat/stop-stream/{events[0]['response']['id']}", headers=bearer(key))
+                assert stopped.status_code == 200
+    final = events[-1]["response"]
+    assert final["status"] == "stopped"
+    (call,) = calls_in(final)
+    assert call["status"] == "incomplete" and call["name"] == "get_weather"
+    done = [e for e in events if e["type"] == "response.function_call_arguments.done"]
+    assert done and done[0]["arguments"] == call["arguments"]
+    (row,) = rows(agw, user_id)
+    assert row["status"] == "stopped" and row["cost_nanos"] > 0 and row["output_tokens"] > 0
+
+
+def test_reasoning_effort_reaches_each_wire_format_natively(agw: Gateway, api: httpx.Client, user) -> None:
+    _, key = user
+    for model in (
+        "anthropic/claude-haiku-4-5-20251001",
+        "google/gemini-3.5-flash",
+        "openai/gpt-resp-test",
+        "deepseek/deepseek-flash",
+    ):
+        r = post(
+            api, key, model, [{"role": "user", "content": "think"}], additional_params={"reasoning_effort": "medium"}
+        )
+        assert r.status_code == 200 and r.json()["data"] == "Echo: think", r.text
+    sent = {q["provider"]: q["body"] for q in fake_requests(agw)[-4:]}
+    assert sent["anthropic"]["thinking"] == {"type": "enabled", "budget_tokens": 4096}
+    assert sent["google"]["generationConfig"]["thinkingConfig"] == {"thinkingLevel": "MEDIUM"}
+    assert sent["openai"]["reasoning"] == {"effort": "medium"}
+    assert sent["deepseek"]["reasoning_effort"] == "medium"
+
+
+def test_reservation_covers_images_so_402_comes_before_the_provider(agw: Gateway, api: httpx.Client) -> None:
+    _, key = agw.create_user("poor-agent@example.com", 0.001)
+    text_only = post(api, key, "openai/gpt-4o-mini", [{"role": "user", "content": "hi"}], max_tokens=10)
+    assert text_only.status_code == 200, text_only.text
+    images = [{"type": "image_url", "image_url": {"url": PNG_URL}} for _ in range(10)]
+    before = len(fake_requests(agw))
+    r = post(
+        api,
+        key,
+        "openai/gpt-4o-mini",
+        [{"role": "user", "content": [{"type": "text", "text": "x"}, *images]}],
+        max_tokens=10,
+    )
+    assert r.status_code == 402, r.text
+    assert len(fake_requests(agw)) == before

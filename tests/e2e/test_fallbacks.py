@@ -102,6 +102,22 @@ def test_a_stream_falls_back_before_any_output(gateway: Gateway, rest: httpx.Cli
     assert sum(rec["cost"] for rec in records) == done["response"]["usage"]["cost"] > 0
 
 
+def test_the_openai_surface_takes_fallbacks_too(gateway: Gateway, make_user) -> None:
+    _, key = make_user()
+    marker = f"fbo-{uuid.uuid4().hex[:8]}"
+    body = {
+        "model": PRIMARY,
+        "messages": [{"role": "user", "content": f"{marker} [[status:503@gpt-4o-mini]]"}],
+        "fallbacks": FALLBACKS,
+    }
+    r = httpx.post(f"{gateway.base}/v1/chat/completions", headers=bearer(key), json=body, timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["model"].startswith("anthropic/claude-sonnet-4-5")
+    assert [s["format"] for s in _sent(gateway, marker)][-1] == "anthropic"
+    bad = httpx.post(f"{gateway.base}/v1/chat/completions", headers=bearer(key), json={**body, "fallbacks": [1]})
+    assert bad.status_code == 400 and "fallbacks" in bad.json()["error"]["param"]
+
+
 def test_the_reservation_covers_the_dearest_candidate(gateway: Gateway, rest: httpx.Client, make_user) -> None:
     # 1000 output tokens: at most $0.0006 on gpt-4o-mini, $0.015 on Claude Sonnet 4.5
     _, key = make_user(credits=0.005)

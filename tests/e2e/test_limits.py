@@ -286,14 +286,15 @@ def three_processes(request):
 
 
 def test_requests_per_minute_is_exact_over_three_server_processes(three_processes) -> None:
-    """12 simultaneous requests, each on its own connection (so the kernel spreads them over the 3 processes
-    sharing the port), against requests_per_minute=5: exactly 5 answers and 7 refusals."""
+    """12 simultaneous requests, 4 sent straight to each of the 3 server processes (each on its own port),
+    against requests_per_minute=5: exactly 5 answers and 7 refusals; a 13th through Envoy is refused too."""
     kind, gw = three_processes
     _, key = gw.create_user(f"exact-{kind}-{uuid.uuid4().hex[:6]}@example.com", 5)
     with httpx.Client(base_url=gw.api, timeout=30) as rest:
         made = _new_key(rest, key, requests_per_minute=5)
     marker = f"exact-{uuid.uuid4().hex[:8]}"
-    channels = [grpc.insecure_channel(gw.grpc_target) for _ in range(12)]
+    assert len(gw.grpc_targets) == 3
+    channels = [grpc.insecure_channel(gw.grpc_targets[i % 3]) for i in range(12)]
     for channel in channels:
         grpc.channel_ready_future(channel).result(timeout=10)
     barrier = threading.Barrier(12)

@@ -198,6 +198,7 @@ def test_responses_input_items_become_chat_turns(gateway: Gateway, sdk) -> None:
     # a JSON-schema answer: the fake answers an instance of the schema carrying the prompt
     assert json.loads(r.output_text) == {"answer": "items-marker-41"}
     [sent] = requests_since(gateway, "items-marker-41")
+    assert sent["body"]["response_format"]["type"] == "json_schema"
     messages = sent["body"]["messages"]
     assert messages[1]["role"] == "assistant"
     assert messages[1]["tool_calls"] == [
@@ -325,6 +326,9 @@ def test_error_classes_and_bodies(gateway: Gateway, sdk, make_user) -> None:
     with pytest.raises(openai.BadRequestError) as err:
         client.chat.completions.create(model="openai/gpt-4o-mini", messages=hello, extra_body={"bogus": 1})
     assert err.value.param == "bogus" and "Unrecognized request argument" in err.value.message
+    with pytest.raises(openai.NotFoundError) as err:  # Envoy's own reply for a path nobody serves, OpenAI-shaped
+        client.files.list()
+    assert err.value.code == "unknown_url" and "GET /v1/files" in err.value.message
     bad_json = httpx.post(f"{gateway.base}/v1/chat/completions", headers=bearer(key), content=b"{nope", timeout=10)
     assert bad_json.status_code == 400 and bad_json.json()["error"]["type"] == "invalid_request_error"
 

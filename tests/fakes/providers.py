@@ -273,6 +273,7 @@ def _data_url_ok(url: str, prefixes: tuple[str, ...]) -> bool:
     return head.startswith(prefixes) and _b64_ok(data)
 
 
+GEMINI_SIGNATURE = base64.b64encode(b"fake thought signature \xff\xfe").decode()  # has '+', '/' or '='
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _MISTRAL_ID = re.compile(r"^[a-zA-Z0-9]{9}$")
 IMAGE_MEDIA = ("image/jpeg", "image/png", "image/gif", "image/webp")
@@ -751,7 +752,9 @@ class GeminiFormat:
     _PART_DATA = ("text", "inlineData", "fileData", "functionCall", "functionResponse")
 
     @classmethod
-    def validate(cls, body: dict, headers: dict[str, str], provider: str | None = None) -> str | None:
+    def validate(
+        cls, body: dict, headers: dict[str, str], provider: str | None = None, provider_model: str | None = None
+    ) -> str | None:
         contents = body.get("contents")
         if not isinstance(contents, list) or not contents:
             return "* GenerateContentRequest.contents: contents is not specified"
@@ -792,7 +795,11 @@ class GeminiFormat:
         if "responseJsonSchema" in config and config.get("responseMimeType") != "application/json":
             return "responseJsonSchema requires responseMimeType application/json"
         called: list[str] = []
+        gemini3 = (provider_model or "").startswith("gemini-3")
         for i, content in enumerate(contents):
+            calls = [p for p in content.get("parts") or [] if "functionCall" in p]
+            if gemini3 and calls and calls[0].get("thoughtSignature") != GEMINI_SIGNATURE:
+                return f"Function call is missing a thought_signature in functionCall parts (contents[{i}])"
             parts = content.get("parts")
             if not isinstance(parts, list) or not parts:
                 return f"* GenerateContentRequest.contents[{i}].parts: contents.parts must not be empty"
@@ -901,7 +908,10 @@ class GeminiFormat:
     @staticmethod
     def _call_parts(r: Reply) -> list[dict]:
         return [
-            {"functionCall": {"name": c.name, "args": c.args}, **({"thoughtSignature": "sig-fake"} if i == 0 else {})}
+            {
+                "functionCall": {"name": c.name, "args": c.args},
+                **({"thoughtSignature": GEMINI_SIGNATURE} if i == 0 else {}),
+            }
             for i, c in enumerate(r.calls)
         ]
 
@@ -1378,7 +1388,8 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorized(fmt, headers):
             return
         provider = self._provider()
-        if problem := fmt.validate(body, headers, provider):
+        extra = {"provider_model": model} if fmt.name == "google" else {}
+        if problem := fmt.validate(body, headers, provider, **extra):
             status = 422 if provider == "mistral" and "extra_forbidden" in problem else 400
             self._send_json(status, fmt.error(status, problem))
             return

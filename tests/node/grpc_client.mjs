@@ -50,3 +50,25 @@ test('StreamChat reads the streamed text', async () => {
   assert.equal(kinds.at(-1), 'response.done');
   chat.close();
 });
+
+test('StreamChat reads a streamed tool call', async () => {
+  const chat = new v1.ChatService(process.env.HUB_GRPC, credentials);
+  const parameters = { fields: { type: { stringValue: 'object' } } };
+  const call = chat.StreamChat(
+    {
+      model: 'anthropic/claude-haiku-4-5-20251001',
+      messages: [{ role: 'user', content: { stringValue: 'Weather in Oslo' } }],
+      tools: [{ type: 'function', function: { name: 'weather', parameters } }],
+    },
+    metadata(),
+  );
+  let name = '';
+  let args = '';
+  for await (const event of call) {
+    if (event.type === 'response.output_item.added' && event.item.type === 'function_call') name = event.item.name;
+    if (event.type === 'response.function_call_arguments.delta') args += event.delta;
+  }
+  assert.equal(name, 'weather');
+  assert.deepEqual(JSON.parse(args), { query: 'Weather in Oslo', n: 0 });
+  chat.close();
+});

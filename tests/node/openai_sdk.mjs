@@ -104,3 +104,40 @@ test('error classes', async () => {
     (e) => e instanceof OpenAI.APIError && e.status === 402 && e.type === 'insufficient_quota',
   );
 });
+
+const weather = {
+  type: 'function',
+  function: { name: 'weather', parameters: { type: 'object', properties: { query: { type: 'string' } } } },
+};
+
+for (const model of ['anthropic/claude-haiku-4-5-20251001', 'google/gemini-3.5-flash']) {
+  test(`chat tools ${model}: unary, streamed, and the result sent back`, async () => {
+    const question = hello('Weather in Oslo');
+    const r = await client.chat.completions.create({ model, messages: question, tools: [weather] });
+    const [call] = r.choices[0].message.tool_calls;
+    assert.equal(r.choices[0].finish_reason, 'tool_calls');
+    assert.equal(call.function.name, 'weather');
+    assert.deepEqual(JSON.parse(call.function.arguments), { query: 'Weather in Oslo' });
+
+    const runner = client.chat.completions.stream({ model, messages: question, tools: [weather] });
+    const streamed = await runner.finalChatCompletion(); // the helper throws on a malformed tool-call delta
+    assert.equal(streamed.choices[0].message.tool_calls[0].function.name, 'weather');
+    assert.deepEqual(JSON.parse(streamed.choices[0].message.tool_calls[0].function.arguments), { query: 'Weather in Oslo' });
+
+    const answer = await client.chat.completions.create({
+      model,
+      tools: [weather],
+      messages: [...question, r.choices[0].message, { role: 'tool', tool_call_id: call.id, content: 'sunny' }],
+    });
+    assert.equal(answer.choices[0].message.content, 'Echo: sunny');
+  });
+}
+
+test('responses stream with a function call', async () => {
+  const tool = { type: 'function', name: 'weather', parameters: weather.function.parameters, strict: true };
+  const stream = client.responses.stream({ model: 'openai/gpt-4o-mini', input: 'Weather in Bergen', tools: [tool] });
+  const final = await stream.finalResponse(); // the accumulator throws on unknown events or mismatched item ids
+  const [call] = final.output.filter((item) => item.type === 'function_call');
+  assert.equal(call.name, 'weather');
+  assert.deepEqual(JSON.parse(call.arguments), { query: 'Weather in Bergen' });
+});

@@ -13,12 +13,12 @@ import pytest
 
 from server.domain import features, request_tokens
 from server.domain.responses import ToolCallEvents
-from server.errors import UpstreamError, ValidationFailed
+from server.errors import HubError, UpstreamError, ValidationFailed
 from server.providers import anthropic, google, openai_format, openai_responses, registry
 from server.providers.base import ChatParams, Delta, ProviderConfig, StreamEnd, ToolCallDelta
 from server.providers.fetch import IMAGE_TYPES, FetchPolicy, fetch
 from server.providers.http import create_client
-from tests.fakes.providers import PIXEL_PNG, FakeProviders
+from tests.fakes.providers import GEMINI_SIGNATURE, PIXEL_PNG, FakeProviders
 
 FORMATS = ["openai", "anthropic", "google", "responses"]  # responses: OpenAI models behind the Responses API
 PNG_URL = "data:image/png;base64," + base64.b64encode(PIXEL_PNG).decode()
@@ -351,8 +351,13 @@ async def test_gemini_thought_signature_goes_back_on_the_call(fake, client):
         },
         {"role": "tool", "tool_call_id": call.id, "content": "ok"},
     ]
-    await google.chat(client, cfg, ChatParams("m-1", history, tools=[WEATHER]), "k", byok=False)
-    assert fake.requests[-1]["body"]["contents"][1]["parts"][0]["thoughtSignature"] == "sig-fake"
+    await google.chat(client, cfg, ChatParams("gemini-3.5-flash", history, tools=[WEATHER]), "k", byok=False)
+    assert fake.requests[-1]["body"]["contents"][1]["parts"][0]["thoughtSignature"] == GEMINI_SIGNATURE
+    assert set(call.id) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+    # without it a Gemini 3 model refuses the turn (400), as the real API does
+    history[1]["tool_calls"][0]["id"] = history[2]["tool_call_id"] = "call_plain"
+    with pytest.raises(HubError, match="thought_signature"):
+        await google.chat(client, cfg, ChatParams("gemini-3.5-flash", history, tools=[WEATHER]), "k", byok=False)
 
 
 def test_responses_api_translation_and_parse():
@@ -540,3 +545,21 @@ def test_prompt_count_includes_tools_and_images():
     image = ChatParams("m", [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": PNG_URL}}]}])
     assert with_tools > plain + 20
     assert request_tokens.count_prompt(image, "anthropic") >= request_tokens.IMAGE_TOKENS["anthropic"]
+
+
+def test_reasoning_content_goes_back_to_deepseek_only():
+    messages = [
+        {"role": "user", "content": "x"},
+        {
+            "role": "assistant",
+            "content": None,
+            "reasoning_content": "think",
+            "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+        },
+        {"role": "assistant", "content": "done", "reasoning_content": "other"},
+    ]
+    p = ChatParams("m", messages)
+    deepseek = openai_format.chat_body(p, stream=False, provider="deepseek")["messages"]
+    assert deepseek[1]["reasoning_content"] == "think" and "reasoning_content" not in deepseek[2]
+    sent = openai_format.chat_body(p, stream=False, provider="openai")["messages"]
+    assert all("reasoning_content" not in m for m in sent)

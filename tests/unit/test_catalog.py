@@ -662,6 +662,9 @@ def test_converted_200k_tiers_keep_the_published_long_context_prices(catalog):
     pro = catalog.resolve("google", "gemini-3.1-pro-preview", "text_completions")  # $2/$12 -> $4/$18 over 200K
     assert token_cost_nanos(pro, 200_000, 100) == 400_000_000 + 1_200_000
     assert token_cost_nanos(pro, 200_001, 100) == 800_004_000 + 1_800_000
+    grok = catalog.resolve("xai", "grok-4.7", "text_completions")  # $2 / $0.50 / $6 -> 2x and 2x over 200K
+    assert token_cost_nanos(grok, 200_000, 1_000, 100_000) == 100_000 * 2_000 + 100_000 * 500 + 1_000 * 6_000
+    assert token_cost_nanos(grok, 200_001, 1_000, 100_000) == 100_001 * 4_000 + 100_000 * 1_000 + 1_000 * 12_000
     sonnet = catalog.resolve("anthropic", "claude-sonnet-4-5", "text_completions")  # $6/$0.60/$7.50/$22.50 over
     assert token_cost_nanos(sonnet, 250_000, 1_000, 50_000, cache_write_tokens=50_000) == 1_327_500_000
 

@@ -68,6 +68,7 @@ def test_chat_request_maps_onto_chat_params() -> None:
             "stream_options": {"include_usage": True},
             "byok_api_key": "sk-own",
             "session_id": "s1",
+            "fallbacks": ["openai/gpt-4o-mini"],
             "user": "ignored",
         }
     )
@@ -80,6 +81,7 @@ def test_chat_request_maps_onto_chat_params() -> None:
     assert p.tool_choice == {"type": "function", "function": {"name": "f"}}
     assert p.response_format["type"] == "json_schema"
     assert (req.byok_key, req.session_id) == ("sk-own", "s1")
+    assert req.extra == {"fallbacks": ["openai/gpt-4o-mini"]}
 
 
 @pytest.mark.parametrize(
@@ -92,7 +94,7 @@ def test_chat_request_maps_onto_chat_params() -> None:
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_p": 2}, "top_p"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 2}, "n"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "web"}]}, "tools.0.type"),
-        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "fallbacks": ["a/b"]}, "fallbacks"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "fallbacks": [1]}, "fallbacks"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "frobnicate": 1}, "frobnicate"),
     ],
 )

@@ -28,7 +28,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from indoxhub.v1 import responses_pb2 as indoxhub_dot_v1_dot_responses__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16indoxhub/v1/chat.proto\x12\x0bindoxhub.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bindoxhub/v1/responses.proto\"\xec\x01\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\'\n\x07\x63ontent\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x30\n\ntool_calls\x18\x03 \x03(\x0b\x32\x1c.indoxhub.v1.MessageToolCall\x12\x19\n\x0ctool_call_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04name\x18\x05 \x01(\tH\x01\x88\x01\x01\x12,\n\x05parts\x18\x06 \x03(\x0b\x32\x1d.indoxhub.v1.InputContentPartB\x0f\n\r_tool_call_idB\x07\n\x05_name\"~\n\x10InputContentPart\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12(\n\timage_url\x18\x03 \x01(\x0b\x32\x15.indoxhub.v1.ImageUrl\x12$\n\x04\x66ile\x18\x04 \x01(\x0b\x32\x16.indoxhub.v1.InputFile\"\'\n\x08ImageUrl\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\"0\n\tInputFile\x12\x11\n\tfile_data\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"X\n\x0fMessageToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12+\n\x08\x66unction\x18\x03 \x01(\x0b\x32\x19.indoxhub.v1.FunctionCall\"/\n\x0c\x46unctionCall\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\t\"G\n\x04Tool\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x31\n\x08\x66unction\x18\x02 \x01(\x0b\x32\x1f.indoxhub.v1.FunctionDefinition\"\x84\x01\n\x12\x46unctionDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12+\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x06strict\x18\x04 \x01(\x08H\x00\x88\x01\x01\x42\t\n\x07_strict\"\xee\x05\n\x0b\x43hatRequest\x12*\n\x08messages\x18\x01 \x03(\x0b\x32\x18.indoxhub.v1.ChatMessage\x12\x15\n\x08provider\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05model\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x18\n\x0btemperature\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x05 \x01(\x05H\x03\x88\x01\x01\x12\x12\n\x05top_p\x18\x06 \x01(\x01H\x04\x88\x01\x01\x12\x1e\n\x11\x66requency_penalty\x18\x07 \x01(\x01H\x05\x88\x01\x01\x12\x1d\n\x10presence_penalty\x18\x08 \x01(\x01H\x06\x88\x01\x01\x12\x13\n\x06stream\x18\t \x01(\x08H\x07\x88\x01\x01\x12\x32\n\x11\x61\x64\x64itional_params\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x19\n\x0c\x62yok_api_key\x18\x0b \x01(\tH\x08\x88\x01\x01\x12 \n\x05tools\x18\x0c \x03(\x0b\x32\x11.indoxhub.v1.Tool\x12+\n\x0btool_choice\x18\r \x01(\x0b\x32\x16.google.protobuf.Value\x12 \n\x13parallel_tool_calls\x18\x0e \x01(\x08H\t\x88\x01\x01\x12\x30\n\x0fresponse_format\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04stop\x18\x10 \x03(\t\x12\x11\n\x04seed\x18\x11 \x01(\x03H\n\x88\x01\x01\x12\x1d\n\x10reasoning_effort\x18\x12 \x01(\tH\x0b\x88\x01\x01\x42\x0b\n\t_providerB\x08\n\x06_modelB\x0e\n\x0c_temperatureB\r\n\x0b_max_tokensB\x08\n\x06_top_pB\x14\n\x12_frequency_penaltyB\x13\n\x11_presence_penaltyB\t\n\x07_streamB\x0f\n\r_byok_api_keyB\x16\n\x14_parallel_tool_callsB\x07\n\x05_seedB\x13\n\x11_reasoning_effort2\xfa\x02\n\x0b\x43hatService\x12m\n\x14\x43reateChatCompletion\x12\x18.indoxhub.v1.ChatRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/api/v1/chat/completions:\x01*0\x01\x12{\n\nStopStream\x12\x1e.indoxhub.v1.StopStreamRequest\x1a\x1f.indoxhub.v1.StopStreamResponse\",\x82\xd3\xe4\x93\x02&\"$/api/v1/chat/stop-stream/{stream_id}\x12;\n\x04\x43hat\x12\x18.indoxhub.v1.ChatRequest\x1a\x19.indoxhub.v1.ChatResponse\x12\x42\n\nStreamChat\x12\x18.indoxhub.v1.ChatRequest\x1a\x18.indoxhub.v1.StreamEvent0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16indoxhub/v1/chat.proto\x12\x0bindoxhub.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1bindoxhub/v1/responses.proto\"\xa2\x02\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\'\n\x07\x63ontent\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x30\n\ntool_calls\x18\x03 \x03(\x0b\x32\x1c.indoxhub.v1.MessageToolCall\x12\x19\n\x0ctool_call_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04name\x18\x05 \x01(\tH\x01\x88\x01\x01\x12,\n\x05parts\x18\x06 \x03(\x0b\x32\x1d.indoxhub.v1.InputContentPart\x12\x1e\n\x11reasoning_content\x18\x07 \x01(\tH\x02\x88\x01\x01\x42\x0f\n\r_tool_call_idB\x07\n\x05_nameB\x14\n\x12_reasoning_content\"~\n\x10InputContentPart\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\x12(\n\timage_url\x18\x03 \x01(\x0b\x32\x15.indoxhub.v1.ImageUrl\x12$\n\x04\x66ile\x18\x04 \x01(\x0b\x32\x16.indoxhub.v1.InputFile\"\'\n\x08ImageUrl\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x02 \x01(\t\"0\n\tInputFile\x12\x11\n\tfile_data\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"X\n\x0fMessageToolCall\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12+\n\x08\x66unction\x18\x03 \x01(\x0b\x32\x19.indoxhub.v1.FunctionCall\"/\n\x0c\x46unctionCall\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\targuments\x18\x02 \x01(\t\"G\n\x04Tool\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x31\n\x08\x66unction\x18\x02 \x01(\x0b\x32\x1f.indoxhub.v1.FunctionDefinition\"\x84\x01\n\x12\x46unctionDefinition\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12+\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x06strict\x18\x04 \x01(\x08H\x00\x88\x01\x01\x42\t\n\x07_strict\"\xee\x05\n\x0b\x43hatRequest\x12*\n\x08messages\x18\x01 \x03(\x0b\x32\x18.indoxhub.v1.ChatMessage\x12\x15\n\x08provider\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x12\n\x05model\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x18\n\x0btemperature\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x05 \x01(\x05H\x03\x88\x01\x01\x12\x12\n\x05top_p\x18\x06 \x01(\x01H\x04\x88\x01\x01\x12\x1e\n\x11\x66requency_penalty\x18\x07 \x01(\x01H\x05\x88\x01\x01\x12\x1d\n\x10presence_penalty\x18\x08 \x01(\x01H\x06\x88\x01\x01\x12\x13\n\x06stream\x18\t \x01(\x08H\x07\x88\x01\x01\x12\x32\n\x11\x61\x64\x64itional_params\x18\n \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x19\n\x0c\x62yok_api_key\x18\x0b \x01(\tH\x08\x88\x01\x01\x12 \n\x05tools\x18\x0c \x03(\x0b\x32\x11.indoxhub.v1.Tool\x12+\n\x0btool_choice\x18\r \x01(\x0b\x32\x16.google.protobuf.Value\x12 \n\x13parallel_tool_calls\x18\x0e \x01(\x08H\t\x88\x01\x01\x12\x30\n\x0fresponse_format\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0c\n\x04stop\x18\x10 \x03(\t\x12\x11\n\x04seed\x18\x11 \x01(\x03H\n\x88\x01\x01\x12\x1d\n\x10reasoning_effort\x18\x12 \x01(\tH\x0b\x88\x01\x01\x42\x0b\n\t_providerB\x08\n\x06_modelB\x0e\n\x0c_temperatureB\r\n\x0b_max_tokensB\x08\n\x06_top_pB\x14\n\x12_frequency_penaltyB\x13\n\x11_presence_penaltyB\t\n\x07_streamB\x0f\n\r_byok_api_keyB\x16\n\x14_parallel_tool_callsB\x07\n\x05_seedB\x13\n\x11_reasoning_effort2\xfa\x02\n\x0b\x43hatService\x12m\n\x14\x43reateChatCompletion\x12\x18.indoxhub.v1.ChatRequest\x1a\x14.google.api.HttpBody\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/api/v1/chat/completions:\x01*0\x01\x12{\n\nStopStream\x12\x1e.indoxhub.v1.StopStreamRequest\x1a\x1f.indoxhub.v1.StopStreamResponse\",\x82\xd3\xe4\x93\x02&\"$/api/v1/chat/stop-stream/{stream_id}\x12;\n\x04\x43hat\x12\x18.indoxhub.v1.ChatRequest\x1a\x19.indoxhub.v1.ChatResponse\x12\x42\n\nStreamChat\x12\x18.indoxhub.v1.ChatRequest\x1a\x18.indoxhub.v1.StreamEvent0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,23 +40,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHATSERVICE'].methods_by_name['StopStream']._loaded_options = None
   _globals['_CHATSERVICE'].methods_by_name['StopStream']._serialized_options = b'\202\323\344\223\002&\"$/api/v1/chat/stop-stream/{stream_id}'
   _globals['_CHATMESSAGE']._serialized_start=156
-  _globals['_CHATMESSAGE']._serialized_end=392
-  _globals['_INPUTCONTENTPART']._serialized_start=394
-  _globals['_INPUTCONTENTPART']._serialized_end=520
-  _globals['_IMAGEURL']._serialized_start=522
-  _globals['_IMAGEURL']._serialized_end=561
-  _globals['_INPUTFILE']._serialized_start=563
-  _globals['_INPUTFILE']._serialized_end=611
-  _globals['_MESSAGETOOLCALL']._serialized_start=613
-  _globals['_MESSAGETOOLCALL']._serialized_end=701
-  _globals['_FUNCTIONCALL']._serialized_start=703
-  _globals['_FUNCTIONCALL']._serialized_end=750
-  _globals['_TOOL']._serialized_start=752
-  _globals['_TOOL']._serialized_end=823
-  _globals['_FUNCTIONDEFINITION']._serialized_start=826
-  _globals['_FUNCTIONDEFINITION']._serialized_end=958
-  _globals['_CHATREQUEST']._serialized_start=961
-  _globals['_CHATREQUEST']._serialized_end=1711
-  _globals['_CHATSERVICE']._serialized_start=1714
-  _globals['_CHATSERVICE']._serialized_end=2092
+  _globals['_CHATMESSAGE']._serialized_end=446
+  _globals['_INPUTCONTENTPART']._serialized_start=448
+  _globals['_INPUTCONTENTPART']._serialized_end=574
+  _globals['_IMAGEURL']._serialized_start=576
+  _globals['_IMAGEURL']._serialized_end=615
+  _globals['_INPUTFILE']._serialized_start=617
+  _globals['_INPUTFILE']._serialized_end=665
+  _globals['_MESSAGETOOLCALL']._serialized_start=667
+  _globals['_MESSAGETOOLCALL']._serialized_end=755
+  _globals['_FUNCTIONCALL']._serialized_start=757
+  _globals['_FUNCTIONCALL']._serialized_end=804
+  _globals['_TOOL']._serialized_start=806
+  _globals['_TOOL']._serialized_end=877
+  _globals['_FUNCTIONDEFINITION']._serialized_start=880
+  _globals['_FUNCTIONDEFINITION']._serialized_end=1012
+  _globals['_CHATREQUEST']._serialized_start=1015
+  _globals['_CHATREQUEST']._serialized_end=1765
+  _globals['_CHATSERVICE']._serialized_start=1768
+  _globals['_CHATSERVICE']._serialized_end=2146
 # @@protoc_insertion_point(module_scope)

@@ -135,7 +135,7 @@ def parse(data: dict[str, Any]) -> common.Request:
         reasoning_effort=body.string("reasoning_effort", choices=common.REASONING_EFFORTS),
     )
     stream = bool(body.boolean("stream"))
-    byok, session_id = common.extensions(body)
+    byok, session_id, extra = common.extensions(body, fallbacks=True)
     body.done()
     return common.Request(
         model=model or "",
@@ -145,6 +145,7 @@ def parse(data: dict[str, Any]) -> common.Request:
         byok_key=byok,
         session_id=session_id,
         echo={},
+        extra=extra,
     )
 
 

@@ -29,17 +29,25 @@ class Request:
     byok_key: str | None
     session_id: str | None
     echo: dict[str, Any]  # request values the Responses object repeats (instructions, tools, ...)
+    extra: dict[str, Any]  # for the Caller: fallbacks
 
 
-def extensions(body: Body) -> tuple[str | None, str | None]:
-    """The documented body extensions: `byok_api_key`, `session_id`, and `fallbacks` (refused until routing has
-    fallbacks: accepting it silently would promise a retry on other models that never happens)."""
+def extensions(body: Body, *, fallbacks: bool = False) -> tuple[str | None, str | None, dict[str, Any]]:
+    """The documented body extensions: `byok_api_key`, `session_id`, and (chat and responses only) `fallbacks`,
+    further "provider/model" names tried in order when the model fails before any output, exactly as
+    `additional_params.fallbacks` on /api/v1. Returns (byok key, session id, extra for the Caller)."""
     byok = body.string("byok_api_key")
     session_id = body.string("session_id")
-    fallbacks = body.array("fallbacks")
-    if fallbacks:
-        body.fail("fallbacks", "fallbacks are not supported by this gateway yet", "unsupported_parameter")
-    return byok, session_id
+    names = body.array("fallbacks")
+    extra: dict[str, Any] = {}
+    if names is not None:
+        if not fallbacks:
+            body.fail("fallbacks", "fallbacks apply to chat completions and responses only", "unsupported_parameter")
+        elif not all(isinstance(n, str) and n for n in names):
+            body.fail("fallbacks", 'fallbacks must be a list of "provider/model" names', "invalid_type")
+        else:
+            extra["fallbacks"] = names
+    return byok, session_id, extra
 
 
 def check_function(body: Body, loc: list, function: Any) -> None:

@@ -39,7 +39,7 @@ def parse(data: dict[str, Any]) -> EmbeddingRequest:
         )
     dimensions = body.integer("dimensions", 1, 65536)
     encoding = body.string("encoding_format", choices=("float", "base64"))
-    byok, session_id = common.extensions(body)
+    byok, session_id, _ = common.extensions(body)
     body.done()
     extra = {"dimensions": dimensions} if dimensions else {}
     return EmbeddingRequest(model or "", list(texts or []), extra, encoding == "base64", byok, session_id)

@@ -34,7 +34,7 @@ def parse_image(data: dict[str, Any]) -> MediaRequest:
         fields[name] = body.string(name)
     fields["n"] = body.integer("n", 1, 10)
     fields["output_compression"] = body.integer("output_compression", 0, 100)
-    byok, session_id = common.extensions(body)
+    byok, session_id, _ = common.extensions(body)
     body.done()
     return MediaRequest(model, {k: v for k, v in fields.items() if v is not None}, byok, session_id)
 
@@ -60,7 +60,7 @@ def parse_speech(data: dict[str, Any]) -> MediaRequest:
     for name in _SPEECH_STRINGS:
         fields[name] = body.string(name)
     fields["speed"] = body.number("speed", 0.25, 4.0)
-    byok, session_id = common.extensions(body)
+    byok, session_id, _ = common.extensions(body)
     body.done()
     return MediaRequest(model, {k: v for k, v in fields.items() if v is not None}, byok, session_id)
 

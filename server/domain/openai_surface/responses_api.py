@@ -185,7 +185,7 @@ def parse(data: dict[str, Any]) -> common.Request:
         reasoning_effort=effort,
     )
     stream = bool(body.boolean("stream"))
-    byok, session_id = common.extensions(body)
+    byok, session_id, extra = common.extensions(body, fallbacks=True)
     body.done()
     echo = {
         "instructions": instructions,
@@ -199,7 +199,7 @@ def parse(data: dict[str, Any]) -> common.Request:
         "reasoning": {"effort": effort, "summary": None},
         "metadata": data.get("metadata") or {},
     }
-    return common.Request(model or "", params, stream, False, byok, session_id, echo)
+    return common.Request(model or "", params, stream, False, byok, session_id, echo, extra)
 
 
 # ---------------------------------------------------------------------------------------------- answers
