@@ -336,7 +336,8 @@ def test_error_classes_and_bodies(gateway: Gateway, sdk, make_user) -> None:
         client.chat.completions.create(
             model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "[[status:429]]"}]
         )
-    assert err.value.response.headers["retry-after"] == "1" and "openai" in err.value.message
+    # the provider's own Retry-After (the fake sends 7 s, as real APIs send theirs) reaches the caller
+    assert err.value.response.headers["retry-after"] == "7" and "openai" in err.value.message
 
     with pytest.raises(openai.InternalServerError) as err:
         client.chat.completions.create(
