@@ -169,7 +169,9 @@ def _poller_pids(gw: Gateway) -> tuple[list[int], int]:
         try:
             rows = await conn.fetch(
                 "SELECT a.application_name, l.granted FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND a.application_name LIKE 'hub-video-poller:%'"
+                "WHERE l.locktype = 'advisory' AND a.application_name LIKE 'hub-video-poller:%' "
+                # this gateway's database only: other tests' gateways share the PostgreSQL server
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             )
         finally:
             await conn.close()

@@ -134,7 +134,8 @@ async def test_lock_has_one_holder_and_is_handed_over(kind: str) -> None:
 
         async def one_waiting() -> bool:
             rows = await admin.fetch(
-                "SELECT granted FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::bigint::bit(32)::int",
+                "SELECT granted FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::bigint::bit(32)::int"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 lock_key("video-poller") & 0xFFFFFFFF,
             )
             return sorted(r["granted"] for r in rows) == [False, True]
@@ -232,6 +233,8 @@ async def test_video_workers_elect_one_poller_and_the_next_takes_over(kind: str)
                 await admin.execute(
                     "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
                     " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'hub-video-poller:%'"
+                    # only this test's database: other tests' replicas share the PostgreSQL server
+                    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 )
             finally:
                 await admin.close()
