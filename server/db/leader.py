@@ -22,6 +22,7 @@ import os
 import threading
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("hub.leader")
@@ -66,8 +67,6 @@ class AdvisoryLock(Leadership):
         self.lost.set()
 
     async def acquire(self) -> None:
-        import asyncpg
-
         while True:
             conn = None
             try:

@@ -25,6 +25,10 @@ def sqlite_pragmas(busy_timeout_ms: int = 10_000, autocheckpoint: bool = True) -
 
     def on_connect(dbapi_conn, _record) -> None:
         cur = dbapi_conn.cursor()
+        # Switching a new database to WAL takes an exclusive lock: wait for it (two connections opening at
+        # once, e.g. the ledger thread's and the inline one, would otherwise fail at once), whatever timeout
+        # the connection keeps afterwards.
+        cur.execute(f"PRAGMA busy_timeout={max(int(busy_timeout_ms), 10_000)}")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")

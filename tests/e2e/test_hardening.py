@@ -102,6 +102,6 @@ def test_an_upstream_rate_limit_passes_its_retry_after_on(rest: httpx.Client, ma
     r = rest.post(
         "/chat/completions",
         headers=bearer(key),
-        json=_chat_body(messages=[{"role": "user", "content": "x [[status:429]]"}]),
+        json=_chat_body(messages=[{"role": "user", "content": "x [[status:429]] [[retryafter:7]]"}]),
     )
     assert r.status_code == 429 and "openai" in r.json()["detail"] and r.headers["retry-after"] == "7"

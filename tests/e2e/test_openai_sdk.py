@@ -334,9 +334,9 @@ def test_error_classes_and_bodies(gateway: Gateway, sdk, make_user) -> None:
 
     with pytest.raises(openai.RateLimitError) as err:
         client.chat.completions.create(
-            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "[[status:429]]"}]
+            model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "[[status:429]] [[retryafter:7]]"}]
         )
-    # the provider's own Retry-After (the fake sends 7, as the real APIs send theirs) reaches the SDK
+    # the provider's own Retry-After (the fake sends it, as the real APIs do) reaches the SDK
     assert err.value.response.headers["retry-after"] == "7" and "openai" in err.value.message
 
     with pytest.raises(openai.InternalServerError) as err:

@@ -76,6 +76,7 @@ class Switches:
     flaky: int = 0
     slow: float = 0.0
     stall: float = 0.0
+    retryafter: int = 0
     hang: bool = False
     cut: bool = False
     nousage: bool = False
@@ -102,6 +103,8 @@ def parse_switches(text: str, model: str | None = None) -> Switches:
             sw.slow = float(arg or 0.1)
         elif name == "stall":
             sw.stall = float(arg or 1)
+        elif name == "retryafter":
+            sw.retryafter = int(arg or 1)
         elif name == "long":
             sw.long = int(arg)
         elif name == "cached":
@@ -1191,6 +1194,7 @@ class _ClientGone(Exception):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    _retry_after = ""  # Retry-After of the next 429 ([[retryafter:N]])
     protocol_version = "HTTP/1.1"
     server_version = "FakeProviders/1.0"
     server: _Server
@@ -1210,8 +1214,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
-        if status == 429:  # as the real APIs do
-            self.send_header("Retry-After", "7")
+        if status == 429 and self._retry_after:  # [[retryafter:N]], as the real APIs send it
+            self.send_header("Retry-After", self._retry_after)
         self.end_headers()
         self.wfile.write(payload)
 
@@ -1366,6 +1370,7 @@ class _Handler(BaseHTTPRequestHandler):
             while True:
                 self._pause(1.0)  # until the client gives up or the server stops
         if sw.status:
+            self._retry_after = str(sw.retryafter) if sw.retryafter else ""
             self._send_json(sw.status, fmt.error(sw.status, f"fake provider error {sw.status}"))
             return True
         if sw.flaky and self.server.state.flaky_attempt(flaky_key) <= sw.flaky:

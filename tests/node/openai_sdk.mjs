@@ -95,7 +95,7 @@ test('error classes', async () => {
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'messages',
   );
   await assert.rejects(
-    client.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: hello('[[status:429]]') }),
+    client.chat.completions.create({ model: 'openai/gpt-4o-mini', messages: hello('[[status:429]] [[retryafter:7]]') }),
     (e) => e instanceof OpenAI.RateLimitError && e.headers.get('retry-after') === '7',
   );
   const broke = new OpenAI({ apiKey: process.env.HUB_BROKE_KEY, baseURL, maxRetries: 0 });

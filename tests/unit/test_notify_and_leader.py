@@ -14,9 +14,14 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy import create_engine
 
+from server.config import Settings
 from server.db.leader import AdvisoryLock, FileLock, file_lock_holder, leadership_for, lock_key
+from server.db.migrate import upgrade
 from server.db.notify import LocalSocketNotifier, PostgresNotifier, notifier_for, socket_dir
+from server.domain.videos import VideoWorker
+from server.hub import Hub
 from tests.postgres import database_kinds, fresh_database_url
 
 
@@ -129,7 +134,8 @@ async def test_lock_has_one_holder_and_is_handed_over(kind: str) -> None:
 
         async def one_waiting() -> bool:
             rows = await admin.fetch(
-                "SELECT granted FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::bigint::bit(32)::int",
+                "SELECT granted FROM pg_locks WHERE locktype = 'advisory' AND objid = $1::bigint::bit(32)::int"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 lock_key("video-poller") & 0xFFFFFFFF,
             )
             return sorted(r["granted"] for r in rows) == [False, True]
@@ -151,8 +157,6 @@ async def test_lock_has_one_holder_and_is_handed_over(kind: str) -> None:
 
 
 async def _postgres_notifier_delivers_on_commit_and_reconnects() -> None:
-    from sqlalchemy import create_engine
-
     url = await fresh_database_url()
     received: asyncio.Queue = asyncio.Queue()
     caught_up = asyncio.Event()
@@ -196,3 +200,51 @@ async def _postgres_notifier_delivers_on_commit_and_reconnects() -> None:
         await admin.close()
         sender.dispose()
         await listener.close()
+
+
+async def _worker_hubs(kind: str, count: int) -> list:
+    """`count` Hubs on one migrated database, each with an electing VideoWorker (as many processes would)."""
+    url = f"sqlite+aiosqlite:///{_db()}" if kind == "sqlite" else await fresh_database_url()
+    await asyncio.to_thread(upgrade, url)
+    hubs = []
+    for _ in range(count):
+        hub = Hub.create(Settings(database_url=url, jwt_secret="x" * 32))
+        hub.ledger.start()
+        hub.video_worker = VideoWorker(hub, 0.05, elect=True)
+        hub.video_worker.start()
+        hubs.append(hub)
+    return hubs
+
+
+@pytest.mark.parametrize("kind", database_kinds())
+async def test_video_workers_elect_one_poller_and_the_next_takes_over(kind: str) -> None:
+    hubs = await _worker_hubs(kind, 2)
+    try:
+
+        async def one_leads() -> bool:
+            return sum(h.video_worker.election.held for h in hubs) == 1
+
+        await _eventually(one_leads)
+        leader = next(h for h in hubs if h.video_worker.election.held)
+        other = next(h for h in hubs if h is not leader)
+        if kind == "postgresql":  # the leader's lock session ends under it: it notices and waits again
+            admin = await asyncpg.connect(_plain(leader.settings.database_url))
+            try:
+                await admin.execute(
+                    "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                    " WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE 'hub-video-poller:%'"
+                    # only this test's database: other tests' replicas share the PostgreSQL server
+                    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+            finally:
+                await admin.close()
+        else:
+            await leader.video_worker.stop()
+
+        async def handed_over() -> bool:
+            return other.video_worker.election.held and not leader.video_worker.election.held
+
+        await _eventually(handed_over)
+    finally:
+        for hub in hubs:
+            await hub.close()

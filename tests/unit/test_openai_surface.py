@@ -53,6 +53,7 @@ def test_chat_request_maps_onto_chat_params() -> None:
                 {"role": "user", "content": "hi", "name": "bob"},
                 {
                     "role": "assistant",
+                    "reasoning_content": "think",
                     "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
                 },
                 {"role": "tool", "tool_call_id": "c1", "content": "42"},
@@ -76,6 +77,7 @@ def test_chat_request_maps_onto_chat_params() -> None:
     assert req.model == "anthropic/claude-haiku-4-5" and req.stream and req.include_usage
     assert p.messages[0] == {"role": "user", "content": "hi"}  # `name` is not forwarded (Groq rejects it)
     assert p.messages[1]["content"] is None and p.messages[1]["tool_calls"][0]["id"] == "c1"
+    assert p.messages[1]["reasoning_content"] == "think"
     assert p.messages[2] == {"role": "tool", "content": "42", "tool_call_id": "c1"}
     assert p.max_tokens == 20 and p.stop == ["END"] and p.reasoning_effort == "low"
     assert p.tool_choice == {"type": "function", "function": {"name": "f"}}

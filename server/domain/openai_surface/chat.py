@@ -12,7 +12,9 @@ from server.domain.validation import Checker, check_messages
 from server.providers.base import ChatParams
 
 _ROLES = ("system", "developer", "user", "assistant", "tool")
-_MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "refusal")
+# reasoning_content: DeepSeek's thinking mode wants it back on assistant turns with tool calls (the adapter
+# drops it for everyone else); `name` is not forwarded (Groq rejects it).
+_MESSAGE_KEYS = ("role", "content", "tool_calls", "tool_call_id", "refusal", "reasoning_content")
 _TOOL_CHOICES = ("none", "auto", "required")
 _FORMATS = ("text", "json_object", "json_schema")
 
