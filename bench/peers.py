@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OURS = ("indoxhub", "indoxhub-v1", "indoxhub-2w")
+TARGETS = ("mlflow", "portkey")  # the gateways the throughput target is set against
 DEFAULT_PEERS = "indoxhub,indoxhub-v1,indoxhub-2w,mlflow,portkey,minimal-py"
 
 
@@ -96,7 +97,9 @@ def report(results: dict[str, dict]) -> str:
     lines.append("")
     for ours in (n for n in OURS if n in rows):
         f = rows[ours]
-        checks = [(f"c=64 req/s >= {peer}'s", (f["rps64"] or 0) >= p["rps64"]) for peer, p in peers.items()]
+        checks = [  # the issue's targets name the products; other rows (the floor, a baseline) are ratios only
+            (f"c=64 req/s >= {peer}'s", (f["rps64"] or 0) >= p["rps64"]) for peer, p in peers.items() if peer in TARGETS
+        ]
         checks += [
             ("c=64 0 errors, p99 < 250 ms", f["err64"] == 0 and (f["p99_64"] or 1e9) < 250),
             ("c=1 added p50 <= 1.5 ms", (f["c1_p50"] or 1e9) <= 1.5),
