@@ -52,7 +52,7 @@ class Hub:
             engine,
             session_factory(engine),
             settings.resolved_jwt_secret(),
-            LedgerThread(settings.database_url),
+            LedgerThread(settings.database_url, commit_delay=settings.ledger_commit_delay_ms / 1000),
         )
 
     def in_background(self, coro) -> asyncio.Task:

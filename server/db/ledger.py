@@ -15,6 +15,15 @@ tens of microseconds per operation, one commit per batch). That connection never
 (busy_timeout 0): if another connection is writing, the batch goes to the thread instead, so the loop is
 never blocked behind a transaction that needs the loop to finish.
 
+Under load the loop's iterations are short, so a batch would hold about one operation and each request would
+pay its own commits. When the loop's thread is CPU-bound (`LoopSaturation`), a batch waits `commit_delay`
+seconds for more operations first (PostgreSQL's commit_delay, with saturation in place of commit_siblings):
+waiting costs a saturated loop no throughput, and the shared commits give CPU back. An unsaturated loop
+(c=1, light load) never waits.
+
+`read()` runs a read-only operation at once on the loop's connection (in WAL mode a read never waits for a
+writer), without a transaction, a commit or a wait for the batch: how every request is authenticated.
+
 Each transaction carries `conn.info[FLUSH]`, a dict of objects with `flush(conn)` that operations may add to
 (e.g. per-day rollups summed over the batch, server.domain.usage_stats); they run just before the commit.
 """
@@ -25,6 +34,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -41,6 +51,8 @@ T = TypeVar("T")
 MAX_BATCH = 256
 CHECKPOINT_IDLE_SECONDS = 0.5  # checkpoint when the ledger has been idle this long...
 CHECKPOINT_EVERY = 2000  # ...or after this many operations, so the WAL stays bounded under constant load
+SATURATION_WINDOW = 0.1  # seconds over which the loop thread's CPU use is measured
+SATURATION_THRESHOLD = 0.8  # fraction of one CPU above which the loop counts as saturated
 _STOP = object()
 FLUSH = "ledger.flush"  # conn.info key: work an operation defers to the end of its batch's transaction
 
@@ -54,7 +66,7 @@ def sync_url(url: str) -> str:
 
 
 class LedgerThread:
-    def __init__(self, url: str):
+    def __init__(self, url: str, commit_delay: float = 0.0):
         self.engine = create_sync_engine(sync_url(url), pool_size=1, max_overflow=0)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", sqlite_pragmas(autocheckpoint=False))
@@ -64,15 +76,18 @@ class LedgerThread:
         self._pending = 0  # operations handed to the thread and not yet delivered
         self._inline: Connection | None = None
         self._tick: list[tuple[Callable[[Connection], Any], asyncio.Future]] = []  # the inline batch
+        self._tick_handle: asyncio.TimerHandle | asyncio.Handle | None = None
+        self.commit_delay = commit_delay
+        self._saturation = LoopSaturation()
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
-        self._thread.start()
-        if self.engine.dialect.name == "sqlite":
+        if self.engine.dialect.name == "sqlite":  # first: two connections switching a new file to WAL can deadlock
             inline_engine = create_sync_engine(self.engine.url, pool_size=1, max_overflow=0)
             event.listen(inline_engine, "connect", sqlite_pragmas(busy_timeout_ms=0, autocheckpoint=False))
             self._inline = inline_engine.connect()
+        self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
+        self._thread.start()
 
     async def stop(self) -> None:
         if self._inline is not None:
@@ -92,10 +107,22 @@ class LedgerThread:
         if self._inline is not None and self._pending == 0:
             self._tick.append((op, future))
             if len(self._tick) == 1:
-                self._loop.call_soon(self._run_tick)
+                if self.commit_delay and self._saturation.busy():
+                    self._tick_handle = self._loop.call_later(self.commit_delay, self._run_tick)
+                else:
+                    self._tick_handle = self._loop.call_soon(self._run_tick)
+            elif len(self._tick) == MAX_BATCH and isinstance(self._tick_handle, asyncio.TimerHandle):
+                self._tick_handle.cancel()  # a full batch goes at once
+                self._tick_handle = self._loop.call_soon(self._run_tick)
         else:
             self._to_thread(op, future)
         return await future
+
+    async def read(self, op: Callable[[Connection], T]) -> T:
+        """Runs a read-only op(conn): at once on the loop's connection on SQLite, else like run()."""
+        if self._inline is not None:
+            return op(self._inline)
+        return await self.run(op)
 
     def _to_thread(self, op: Callable[[Connection], Any], future: asyncio.Future) -> None:
         self._pending += 1
@@ -109,6 +136,7 @@ class LedgerThread:
         """Commits the operations of the loop iteration that just ended on the inline connection; those that
         found the database locked by another connection go to the thread (which waits for the lock)."""
         batch, self._tick = [item for item in self._tick if not item[1].done()], []  # cancelled: never run
+        self._tick_handle = None
         if self._inline is None:  # stopped meanwhile
             for op, future in batch:
                 self._to_thread(op, future)
@@ -170,6 +198,27 @@ class LedgerThread:
             except Exception as exc:
                 out.append((item[1], None, exc))
         return out
+
+
+class LoopSaturation:
+    """Whether the calling thread (the event loop's) used at least `threshold` of a CPU over the last window:
+    measured with its own CPU clock, refreshed at most once per window, so asking costs a clock read."""
+
+    def __init__(self, window: float = SATURATION_WINDOW, threshold: float = SATURATION_THRESHOLD) -> None:
+        self.window = window
+        self.threshold = threshold
+        self._since = time.monotonic()
+        self._cpu = time.thread_time()
+        self._busy = False
+
+    def busy(self) -> bool:
+        now = time.monotonic()
+        elapsed = now - self._since
+        if elapsed >= self.window:
+            cpu = time.thread_time()
+            self._busy = (cpu - self._cpu) >= self.threshold * elapsed
+            self._since, self._cpu = now, cpu
+        return self._busy
 
 
 def _transaction(conn: Connection, batch: list) -> list[tuple[asyncio.Future, Any, None]]:

@@ -51,7 +51,7 @@ class Prepared:
         """Runs the statement; returns the DB-API cursor (rowcount, fetchone)."""
         c = self._compiled(conn.dialect)
         values = [params[n] if p is None else p(params[n]) for n, p in zip(c.names, c.processors, strict=True)]
-        return _run(conn, c.sql, values if c.positional else dict(zip(c.names, values, strict=True)))
+        return run_sql(conn, c.sql, values if c.positional else dict(zip(c.names, values, strict=True)))
 
     def rowcount(self, conn: Connection, params: dict[str, Any]) -> int:
         cursor = self.execute(conn, params)
@@ -106,12 +106,13 @@ class PreparedInsert:
         if defaults:
             row = {**defaults, **row}
         values = [row[n] if p is None else p(row[n]) for n, p in zip(names, processors, strict=True)]
-        _run(conn, sql, values if positional else dict(zip(names, values, strict=True))).close()
+        run_sql(conn, sql, values if positional else dict(zip(names, values, strict=True))).close()
 
 
-def _run(conn: Connection, sql: str, params: Any) -> Any:
-    """cursor.execute, with the driver's errors raised as SQLAlchemy's (IntegrityError, OperationalError...),
-    as `conn.execute` raises them, so callers catch the same exceptions."""
+def run_sql(conn: Connection, sql: str, params: Any) -> Any:
+    """SQL text compiled for `conn`'s dialect, run on its DB-API cursor, with the driver's errors raised as
+    SQLAlchemy's (IntegrityError, OperationalError...) as `conn.execute` raises them, so callers catch the same
+    exceptions. Returns the cursor (the caller closes it)."""
     cursor = conn.connection.driver_connection.cursor()
     try:
         cursor.execute(sql, params)

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.engine import Connection
 
 from server.db.models import ApiKey, User
 from server.db.prepared import Prepared
@@ -99,16 +98,11 @@ _TOUCH = Prepared(update(ApiKey).where(ApiKey.id == bindparam("b_id")).values(la
 
 async def _check(hub: Hub, stmt: Prepared, value: str | int, failure: str) -> Principal:
     now = clock.now()
-
-    def op(conn: Connection):
-        row = stmt.first(conn, {"b_key": value})
-        if row is not None:
-            last_used = clock.as_utc(row[4])
-            if row[2] and (last_used is None or now - last_used > LAST_USED_RESOLUTION):
-                _TOUCH.execute(conn, {"b_id": row[0], "b_now": now}).close()
-        return row
-
-    row = await hub.ledger.run(op)
+    row = await hub.ledger.read(lambda conn: stmt.first(conn, {"b_key": value}))
+    if row is not None:
+        last_used = clock.as_utc(row[4])
+        if row[2] and (last_used is None or now - last_used > LAST_USED_RESOLUTION):
+            await hub.ledger.run(lambda conn: _TOUCH.execute(conn, {"b_id": row[0], "b_now": now}).close())
     if row is None:
         raise Unauthorized(failure)
     key_id, user_id, key_active, expires_at, _last_used, user_active, limited = row

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.ledger import FLUSH
 from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, User
+from server.db.prepared import run_sql
 from server.domain import clock
 from server.domain.validation import Checker
 from server.errors import ValidationFailed
@@ -156,7 +157,7 @@ _UPSERTS: dict[str, list] = {}
 def _upserts(dialect: Dialect) -> list[tuple[str, tuple[str, ...], list, bool]]:
     """Per rollup table, INSERT ... ON CONFLICT (key) DO UPDATE SET sum = sum + excluded.sum: one atomic
     statement, the same on SQLite and PostgreSQL. Compiled once per dialect to (SQL, parameter names, their
-    bind processors, positional?) and run with exec_driver_sql: this runs on the ledger thread for every
+    bind processors, positional?) and run with `run_sql` (the driver's cursor): this runs for every
     request, where the Core statement path would cost several times the statement itself."""
     if dialect.name not in _UPSERTS:
         least, greatest = (func.least, func.greatest) if dialect.name == "postgresql" else (func.min, func.max)
@@ -219,7 +220,7 @@ def _write_rollups(conn: Connection, values: dict[str, Any]) -> None:
     if conn.dialect.name in ("sqlite", "postgresql"):
         for sql, names, processors, positional in _upserts(conn.dialect):
             params = [values[n] if p is None else p(values[n]) for n, p in zip(names, processors, strict=True)]
-            conn.exec_driver_sql(sql, tuple(params) if positional else dict(zip(names, params, strict=True)))
+            run_sql(conn, sql, params if positional else dict(zip(names, params, strict=True))).close()
         return
     for table, (key, sums) in ROLLUPS.items():  # any other database: update, else insert
         changes = {name: getattr(table, name) + values[name] for name in sums}

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from server.db.ledger import CHECKPOINT_IDLE_SECONDS, LedgerThread
+from server.db.ledger import CHECKPOINT_IDLE_SECONDS, FLUSH, LedgerThread, LoopSaturation
 
 
 @pytest.fixture
@@ -51,3 +52,52 @@ async def test_wal_is_checkpointed_by_the_ledger_thread(ledger) -> None:
     await asyncio.sleep(CHECKPOINT_IDLE_SECONDS * 3)
     after = path.stat().st_size
     assert before < 500 * 2000 <= after
+
+
+class _Saturated:
+    def __init__(self, busy: bool) -> None:
+        self.value = busy
+
+    def busy(self) -> bool:
+        return self.value
+
+
+class _Marker:
+    def flush(self, _conn) -> None:
+        pass
+
+
+def _transaction_of(conn) -> _Marker:
+    return conn.info[FLUSH].setdefault("test-marker", _Marker())  # one per ledger transaction
+
+
+async def test_a_saturated_loop_waits_to_commit_operations_of_several_iterations_together() -> None:
+    path = Path(tempfile.mkdtemp(prefix="hub-ledger-")) / "l.db"
+    ledger = LedgerThread(f"sqlite+aiosqlite:///{path}", commit_delay=0.05)
+    ledger.start()
+    try:
+        ledger._saturation = _Saturated(True)
+        first = asyncio.ensure_future(ledger.run(_transaction_of))
+        for _ in range(3):  # later loop iterations, before the delay ends
+            await asyncio.sleep(0)
+        second = await ledger.run(_transaction_of)
+        assert await first is second
+
+        ledger._saturation = _Saturated(False)  # not saturated: each iteration's batch commits at once
+        first = asyncio.ensure_future(ledger.run(_transaction_of))
+        for _ in range(4):  # the task starts, its batch commits after that iteration, the task resumes
+            await asyncio.sleep(0)
+        assert first.done()
+        assert await first is not await ledger.run(_transaction_of)
+    finally:
+        await ledger.stop()
+
+
+def test_loop_saturation_follows_the_threads_own_cpu_use() -> None:
+    saturation = LoopSaturation(window=0.02, threshold=0.2)
+    end = time.monotonic() + 0.1
+    while time.monotonic() < end:  # CPU-bound
+        pass
+    assert saturation.busy()
+    time.sleep(0.1)  # idle: what is measured here is time without CPU use
+    assert not saturation.busy()
