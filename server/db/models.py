@@ -111,9 +111,12 @@ class CreditHold(Base):
     live ones (server.domain.instances)."""
 
     __tablename__ = "credit_holds"
+    # Written and deleted by every request, and small (what is in flight): one B-tree on SQLite, no secondary
+    # index (each would be one more WAL page per commit; the sweeps by user or instance scan it).
+    __table_args__ = {"sqlite_with_rowid": False}
 
     request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     amount_nanos: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # What the request took from its key's limits, given back when the hold goes (server.domain.limits).
@@ -122,7 +125,7 @@ class CreditHold(Base):
     limit_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # reserved for tokens/min
     budget_nanos: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # added to the budget sum
     budget_period_key: Mapped[str | None] = mapped_column(String(10))
-    instance_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the process that holds it
+    instance_id: Mapped[str | None] = mapped_column(String(64))  # the process that holds it
 
 
 class Instance(Base):
