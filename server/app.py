@@ -116,7 +116,6 @@ def _register(server: grpc.aio.Server, service: Service, hub: Hub) -> str:
             response_serializer=message_factory.GetMessageClass(method.output_type).SerializeToString,
         )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
-    server.add_registered_method_handlers(descriptor.full_name, handlers)
     return descriptor.full_name
 
 

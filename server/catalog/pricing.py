@@ -56,7 +56,6 @@ class PricingError(ValueError):
 
 
 @lru_cache(maxsize=4096)
-@lru_cache(maxsize=4096)
 def _exact(value: int | float | str | Decimal) -> Fraction:
     """Decimal text -> Fraction is the slow part of pricing a request; catalog prices repeat, so cache it."""
     return Fraction(Decimal(str(value)))
@@ -100,17 +99,76 @@ def _to_nanos(usd: Fraction) -> int:
     return math.ceil(usd * NANOS_PER_USD)
 
 
-def price_tier(model_entry: Mapping[str, Any], input_tokens: int) -> tuple[Fraction, Fraction]:
-    """(input multiplier, output multiplier) for a request with `input_tokens` in total: the highest tier whose
-    `aboveInputTokens` the input exceeds, else (1, 1). The schema keeps tiers ascending."""
-    chosen = (Fraction(1), Fraction(1))
+def _tier(model_entry: Mapping[str, Any], input_tokens: int) -> Mapping[str, Any] | None:
+    """The highest tier of `priceTiers` whose `aboveInputTokens` the input exceeds (the schema keeps them
+    ascending), else None."""
+    chosen = None
     for tier in model_entry.get("priceTiers") or ():
         if input_tokens > tier["aboveInputTokens"]:
-            chosen = (
-                _usd(tier["inputMultiplier"], "priceTiers.inputMultiplier", model_entry),
-                _usd(tier["outputMultiplier"], "priceTiers.outputMultiplier", model_entry),
-            )
+            chosen = tier
     return chosen
+
+
+def price_tier(model_entry: Mapping[str, Any], input_tokens: int) -> tuple[Fraction, Fraction]:
+    """(input multiplier, output multiplier) for a request with `input_tokens` in total, else (1, 1)."""
+    tier = _tier(model_entry, input_tokens)
+    if tier is None:
+        return Fraction(1), Fraction(1)
+    return (
+        _usd(tier["inputMultiplier"], "priceTiers.inputMultiplier", model_entry),
+        _usd(tier["outputMultiplier"], "priceTiers.outputMultiplier", model_entry),
+    )
+
+
+# Token prices are computed in scaled integers: (n, k) stands for n / 10**k exactly. Every catalog number is a
+# finite decimal, so this is as exact as a Fraction, and a request's cost is a few integer products instead of
+# a dozen Fraction operations (each with a gcd): this runs twice per chat request.
+Scaled = tuple[int, int]
+
+
+@lru_cache(maxsize=4096)
+def _scaled(value: int | float | str | Decimal) -> Scaled:
+    """A catalog number through its shortest decimal text as (n, k), value == n / 10**k."""
+    sign, digits, exponent = Decimal(str(value)).as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"not a finite number: {value!r}")
+    n = int("".join(map(str, digits)))
+    n = -n if sign else n
+    return (n * 10**exponent, 0) if exponent >= 0 else (n, -exponent)
+
+
+def _rate(entry: Mapping[str, Any], field: str, *, fallback: str | None = None) -> Scaled:
+    """`_price` as a scaled integer (the same checks and errors)."""
+    name = field if entry.get(field) is not None or fallback is None else fallback
+    value = entry.get(name)
+    if value is None:
+        raise PricingError(f"model '{entry.get('modelName')}' has no '{field}'")
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise PricingError(f"model '{entry.get('modelName')}': price '{name}' is not a number")
+    try:
+        scaled = _scaled(value)
+    except (ArithmeticError, ValueError):  # "abc", inf, nan
+        raise PricingError(f"model '{entry.get('modelName')}': price '{name}' is not a number") from None
+    if scaled[0] < 0:
+        raise PricingError(f"model '{entry.get('modelName')}': price '{name}' is negative")
+    return scaled
+
+
+def _plus(a: Scaled, b: Scaled) -> Scaled:
+    (an, ak), (bn, bk) = a, b
+    if ak == bk:
+        return an + bn, ak
+    if ak > bk:
+        return an + bn * 10 ** (ak - bk), ak
+    return an * 10 ** (bk - ak) + bn, bk
+
+
+def _times(tokens: int, price: Scaled) -> Scaled:
+    return tokens * price[0], price[1]
+
+
+def _product(a: Scaled, b: Scaled) -> Scaled:
+    return a[0] * b[0], a[1] + b[1]
 
 
 def token_cost_nanos(
@@ -144,19 +202,22 @@ def token_cost_nanos(
         raise ValueError("reasoning_tokens cannot exceed output_tokens (they are part of it)")
 
     plain = input_tokens - cached_tokens - cache_write_tokens
-    total_in = Fraction(0)
+    total_in: Scaled = (0, 0)
     if plain:
-        total_in += plain * _price(model_entry, "inputPricePer1MTokens")
+        total_in = _times(plain, _rate(model_entry, "inputPricePer1MTokens"))
     if cached_tokens:
-        total_in += cached_tokens * _price(model_entry, "cachedInputPricePer1MTokens", fallback="inputPricePer1MTokens")
+        price = _rate(model_entry, "cachedInputPricePer1MTokens", fallback="inputPricePer1MTokens")
+        total_in = _plus(total_in, _times(cached_tokens, price))
     if cache_write_tokens:
-        price = _price(model_entry, "cacheWritePricePer1MTokens", fallback="inputPricePer1MTokens")
-        total_in += cache_write_tokens * price
-    total_out = output_tokens * _price(model_entry, "outputPricePer1MTokens") if output_tokens else Fraction(0)
-    if model_entry.get("priceTiers"):
-        in_mult, out_mult = price_tier(model_entry, input_tokens)
-        total_in, total_out = total_in * in_mult, total_out * out_mult
-    return _to_nanos((total_in + total_out) / _MILLION)
+        price = _rate(model_entry, "cacheWritePricePer1MTokens", fallback="inputPricePer1MTokens")
+        total_in = _plus(total_in, _times(cache_write_tokens, price))
+    total_out = _times(output_tokens, _rate(model_entry, "outputPricePer1MTokens")) if output_tokens else (0, 0)
+    tier = _tier(model_entry, input_tokens) if model_entry.get("priceTiers") else None
+    if tier is not None:
+        total_in = _product(total_in, _rate(tier, "inputMultiplier"))
+        total_out = _product(total_out, _rate(tier, "outputMultiplier"))
+    n, k = _plus(total_in, total_out)  # USD per million tokens
+    return -(-n * (NANOS_PER_USD // _MILLION) // 10**k)  # rounded up to whole nano-USD
 
 
 def max_token_cost_nanos(model_entry: Mapping[str, Any], input_tokens: int, output_tokens: int) -> int:
@@ -165,12 +226,13 @@ def max_token_cost_nanos(model_entry: Mapping[str, Any], input_tokens: int, outp
     input), in the tier `input_tokens` lands in (tiers only rise with input, so fewer tokens cost less)."""
     input_tokens = _count(input_tokens, "input_tokens")
     output_tokens = _count(output_tokens, "output_tokens")
-    write = model_entry.get("cacheWritePricePer1MTokens")
-    dearer_writes = (
-        write is not None
-        and input_tokens
-        and _usd(write, "cacheWritePricePer1MTokens", model_entry) > (_price(model_entry, "inputPricePer1MTokens"))
-    )
+    dearer_writes = False
+    if model_entry.get("cacheWritePricePer1MTokens") is not None and input_tokens:
+        (wn, wk), (pn, pk) = (
+            _rate(model_entry, "cacheWritePricePer1MTokens"),
+            _rate(model_entry, "inputPricePer1MTokens"),
+        )
+        dearer_writes = wn * 10**pk > pn * 10**wk
     return token_cost_nanos(
         model_entry, input_tokens, output_tokens, cache_write_tokens=input_tokens if dearer_writes else 0
     )

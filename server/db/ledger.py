@@ -16,10 +16,10 @@ tens of microseconds per operation, one commit per batch). That connection never
 never blocked behind a transaction that needs the loop to finish.
 
 Under load the loop's iterations are short, so a batch would hold about one operation and each request would
-pay its own commits. When the loop's thread is CPU-bound (`LoopSaturation`), a batch waits `commit_delay`
-seconds for more operations first (PostgreSQL's commit_delay, with saturation in place of commit_siblings):
-waiting costs a saturated loop no throughput, and the shared commits give CPU back. An unsaturated loop
-(c=1, light load) never waits.
+pay its own commits. When the loop's thread is saturated (`LoopSaturation`: running, or waiting for a CPU), a
+batch first waits `commit_delay` seconds for more operations (PostgreSQL's commit_delay, with saturation in
+place of commit_siblings): waiting costs a saturated loop no throughput, and the shared commits give CPU back.
+An unsaturated loop (c=1, light load) never waits.
 
 `read()` runs a read-only operation at once on the loop's connection (in WAL mode a read never waits for a
 writer), without a transaction, a commit or a wait for the batch: how every request is authenticated.
@@ -51,8 +51,8 @@ T = TypeVar("T")
 MAX_BATCH = 256
 CHECKPOINT_IDLE_SECONDS = 0.5  # checkpoint when the ledger has been idle this long...
 CHECKPOINT_EVERY = 2000  # ...or after this many operations, so the WAL stays bounded under constant load
-SATURATION_WINDOW = 0.1  # seconds over which the loop thread's CPU use is measured
-SATURATION_THRESHOLD = 0.8  # fraction of one CPU above which the loop counts as saturated
+SATURATION_WINDOW = 0.1  # seconds over which the loop thread's busy time is measured
+SATURATION_THRESHOLD = 0.8  # busy fraction (running or waiting for a CPU) from which the loop is saturated
 _STOP = object()
 FLUSH = "ledger.flush"  # conn.info key: work an operation defers to the end of its batch's transaction
 
@@ -201,24 +201,36 @@ class LedgerThread:
 
 
 class LoopSaturation:
-    """Whether the calling thread (the event loop's) used at least `threshold` of a CPU over the last window:
-    measured with its own CPU clock, refreshed at most once per window, so asking costs a clock read."""
+    """Whether the calling thread (the event loop's) was busy for at least `threshold` of the last window:
+    running, or ready to run and waiting for a CPU (Linux schedstat: on a machine whose cores are all busy a
+    saturated loop gets less than a whole CPU). Refreshed at most once per window, so asking is cheap."""
 
     def __init__(self, window: float = SATURATION_WINDOW, threshold: float = SATURATION_THRESHOLD) -> None:
         self.window = window
         self.threshold = threshold
         self._since = time.monotonic()
-        self._cpu = time.thread_time()
+        self._used = _busy_seconds()
         self._busy = False
 
     def busy(self) -> bool:
         now = time.monotonic()
         elapsed = now - self._since
         if elapsed >= self.window:
-            cpu = time.thread_time()
-            self._busy = (cpu - self._cpu) >= self.threshold * elapsed
-            self._since, self._cpu = now, cpu
+            used = _busy_seconds()
+            self._busy = (used - self._used) >= self.threshold * elapsed
+            self._since, self._used = now, used
         return self._busy
+
+
+def _busy_seconds() -> float:
+    """This thread's time on a CPU plus its time waiting in a run queue, in seconds (CPU time alone where the
+    kernel does not report the wait)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as f:
+            running_ns, waiting_ns, _slices = f.read().split()
+        return (int(running_ns) + int(waiting_ns)) / 1e9
+    except (OSError, ValueError):
+        return time.thread_time()
 
 
 def _transaction(conn: Connection, batch: list) -> list[tuple[asyncio.Future, Any, None]]:

@@ -28,17 +28,38 @@ def _ints(value: Any, loc: list) -> Any:
     return value
 
 
+def plain_value(value: struct_pb2.Value) -> Any:
+    """A Value as plain Python, as json_format.MessageToDict gives it (numbers as floats), without its
+    per-field reflection: every chat message's content goes through here."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        return value.string_value
+    if kind == "number_value":
+        return value.number_value
+    if kind == "bool_value":
+        return value.bool_value
+    if kind == "struct_value":
+        return plain_struct(value.struct_value)
+    if kind == "list_value":
+        return [plain_value(item) for item in value.list_value.values]
+    return None  # null_value, or unset
+
+
+def plain_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    return {key: plain_value(item) for key, item in struct.fields.items()}
+
+
 def struct_dict(message: Message, field: str) -> dict[str, Any]:
     if not message.HasField(field):
         return {}
-    return _ints(json_format.MessageToDict(getattr(message, field)), ["body", field])
+    return _ints(plain_struct(getattr(message, field)), ["body", field])
 
 
 def value_py(message: Message, field: str, loc: list | None = None) -> Any:
     """A Value field as plain Python; `loc` is where a caller finds it in their request (for a 422)."""
     if not message.HasField(field):
         return None
-    return _ints(json_format.MessageToDict(getattr(message, field)), loc or ["body", field])
+    return _ints(plain_value(getattr(message, field)), loc or ["body", field])
 
 
 def opt(message: Message, field: str) -> Any:
