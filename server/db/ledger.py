@@ -49,8 +49,8 @@ log = logging.getLogger("hub.ledger")
 
 T = TypeVar("T")
 MAX_BATCH = 256
-CHECKPOINT_IDLE_SECONDS = 0.5  # checkpoint when the ledger has been idle this long...
-CHECKPOINT_EVERY = 2000  # ...or after this many operations, so the WAL stays bounded under constant load
+CHECKPOINT_IDLE_SECONDS = 0.25  # the ledger thread checkpoints at least this often (idle or not)
+WAL_RESTART_FRAMES = 4096  # a WAL longer than this (16 MB of 4 KB pages) is restarted from its beginning
 SATURATION_WINDOW = 0.1  # seconds over which the loop thread's busy time is measured
 SATURATION_THRESHOLD = 0.8  # busy fraction (running or waiting for a CPU) from which the loop is saturated
 _STOP = object()
@@ -66,7 +66,7 @@ def sync_url(url: str) -> str:
 
 
 class LedgerThread:
-    def __init__(self, url: str, commit_delay: float = 0.0):
+    def __init__(self, url: str, commit_delay: float = 0.0, wal_restart_frames: int = WAL_RESTART_FRAMES):
         self.engine = create_sync_engine(sync_url(url), pool_size=1, max_overflow=0)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", sqlite_pragmas(autocheckpoint=False))
@@ -78,6 +78,7 @@ class LedgerThread:
         self._tick: list[tuple[Callable[[Connection], Any], asyncio.Future]] = []  # the inline batch
         self._tick_handle: asyncio.TimerHandle | asyncio.Handle | None = None
         self.commit_delay = commit_delay
+        self.wal_restart_frames = wal_restart_frames
         self._saturation = LoopSaturation()
 
     def start(self) -> None:
@@ -121,8 +122,15 @@ class LedgerThread:
     async def read(self, op: Callable[[Connection], T]) -> T:
         """Runs a read-only op(conn): at once on the loop's connection on SQLite, else like run()."""
         if self._inline is not None:
-            return op(self._inline)
-        return await self.run(op)
+            try:
+                return op(self._inline)
+            except OperationalError as exc:  # e.g. a checkpoint emptying the WAL at this moment: wait for it
+                if not _locked(exc):
+                    raise
+                self._inline.rollback()
+        future = self._loop.create_future()
+        self._to_thread(op, future)
+        return await future
 
     def _to_thread(self, op: Callable[[Connection], Any], future: asyncio.Future) -> None:
         self._pending += 1
@@ -150,16 +158,16 @@ class LedgerThread:
 
     def _run(self) -> None:
         sqlite = self.engine.dialect.name == "sqlite"
-        since_checkpoint = 0
+        last_checkpoint = time.monotonic()
         with self.engine.connect() as conn:
             while True:
                 try:
                     first = self._queue.get(timeout=CHECKPOINT_IDLE_SECONDS if sqlite else None)
                 except queue.Empty:
                     first = None
-                if sqlite and (first is None or since_checkpoint >= CHECKPOINT_EVERY):
+                if sqlite and time.monotonic() - last_checkpoint >= CHECKPOINT_IDLE_SECONDS:
                     self._checkpoint(conn)
-                    since_checkpoint = 0
+                    last_checkpoint = time.monotonic()
                 if first is None:
                     continue
                 if first is _STOP:
@@ -174,13 +182,21 @@ class LedgerThread:
                         self._queue.put(_STOP)
                         break
                     batch.append(item)
-                since_checkpoint += len(batch)
                 self._loop.call_soon_threadsafe(_deliver, self._execute(conn, batch))
 
     def _checkpoint(self, conn: Connection) -> None:
-        """Copies the WAL into the database off the request path (the hot connections never do it)."""
+        """Copies the WAL into the database off the request path (the hot connections never do it).
+
+        A PASSIVE checkpoint never waits, but under constant writes it never catches up either, and a WAL is
+        only reused from its start after a complete one: it would grow without end (gigabytes within
+        minutes). So when it has grown past `wal_restart_frames`, the PASSIVE pass (which copied nearly
+        everything) is followed by a TRUNCATE one: it waits for the writer of the moment and for readers of
+        older snapshots (the inline connection's batches meanwhile queue here), copies the rest and empties
+        the file."""
         try:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            _busy, frames, _copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
+            if frames > self.wal_restart_frames:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
             conn.commit()
         except Exception:  # a skipped checkpoint is retried later
             log.warning("WAL checkpoint failed", exc_info=True)

@@ -292,13 +292,17 @@ async def run_stream(hub: Hub, call: ChatCall) -> AsyncIterator[dict[str, Any]]:
     Nothing is yielded until the provider produced its first item, so a failure before any output (429,
     5xx, rejected key) still reaches the caller as a plain HTTP error instead of a stream that died."""
     rid = call.response_id
-    stop = await hub.streams.open(rid, call.meter.reservation.user_id)
     state = _StreamState(rid)
     upstream = call.adapter.stream_chat(
         hub.http, call.route.config, call.params, call.route.api_key, byok=call.route.byok
     )
     first = asyncio.ensure_future(anext(upstream))
     try:
+        try:  # the stream's row (for stop-stream) is written while the provider call is under way
+            stop = await hub.streams.open(rid, call.meter.reservation.user_id)
+        except Exception as exc:  # ours: costs nothing (a client leaving meanwhile is billed as below)
+            await call.meter.fail(_internal(call, exc))
+            raise
         while True:  # until a candidate produced its first item (or the last one failed)
             try:
                 await asyncio.wait({first})

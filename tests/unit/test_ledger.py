@@ -4,6 +4,7 @@ the database by the ledger thread (the hot connections never checkpoint on commi
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -101,3 +102,27 @@ def test_loop_saturation_follows_the_threads_own_cpu_use() -> None:
     assert saturation.busy()
     time.sleep(0.1)  # idle: what is measured here is time without CPU use
     assert not saturation.busy()
+
+
+async def test_the_wal_stays_bounded_under_constant_writes() -> None:
+    """A PASSIVE checkpoint alone never completes while writes keep coming, and the WAL then grows without end;
+    the ledger thread restarts it once it is past its bound."""
+    path = Path(tempfile.mkdtemp(prefix="hub-ledger-")) / "l.db"
+    ledger = LedgerThread(f"sqlite+aiosqlite:///{path}", wal_restart_frames=64)
+    ledger.start()
+    wal = Path(f"{path}-wal")
+    try:
+        await ledger.run(lambda c: c.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        payload = "z" * 8000
+        written, sizes = 0, []
+        end = time.monotonic() + 6 * CHECKPOINT_IDLE_SECONDS
+        while time.monotonic() < end:  # writes without a pause, on the inline connection
+            await ledger.run(lambda c: c.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": payload}))
+            written += len(payload)
+            sizes.append(os.stat(wal).st_size)
+        assert written > 4 * 1024 * 1024
+        later = sizes[len(sizes) // 2 :]
+        assert min(later) < max(sizes) / 2  # emptied while the writes went on
+        assert sizes[-1] < written / 2
+    finally:
+        await ledger.stop()
