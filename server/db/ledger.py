@@ -43,7 +43,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
-from server.db.session import sqlite_pragmas
+from server.db.session import WAL_SIZE_LIMIT, sqlite_pragmas
 
 log = logging.getLogger("hub.ledger")
 
@@ -66,10 +66,16 @@ def sync_url(url: str) -> str:
 
 
 class LedgerThread:
-    def __init__(self, url: str, commit_delay: float = 0.0, wal_restart_frames: int = WAL_RESTART_FRAMES):
+    def __init__(
+        self,
+        url: str,
+        commit_delay: float = 0.0,
+        wal_restart_frames: int = WAL_RESTART_FRAMES,
+        wal_size_limit: int = WAL_SIZE_LIMIT,
+    ):
         self.engine = create_sync_engine(sync_url(url), pool_size=1, max_overflow=0)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", sqlite_pragmas(autocheckpoint=False))
+            event.listen(self.engine, "connect", sqlite_pragmas(autocheckpoint=False, wal_size_limit=wal_size_limit))
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -79,13 +85,15 @@ class LedgerThread:
         self._tick_handle: asyncio.TimerHandle | asyncio.Handle | None = None
         self.commit_delay = commit_delay
         self.wal_restart_frames = wal_restart_frames
+        self.wal_size_limit = wal_size_limit
         self._saturation = LoopSaturation()
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         if self.engine.dialect.name == "sqlite":  # first: two connections switching a new file to WAL can deadlock
             inline_engine = create_sync_engine(self.engine.url, pool_size=1, max_overflow=0)
-            event.listen(inline_engine, "connect", sqlite_pragmas(busy_timeout_ms=0, autocheckpoint=False))
+            pragmas = sqlite_pragmas(busy_timeout_ms=0, autocheckpoint=False, wal_size_limit=self.wal_size_limit)
+            event.listen(inline_engine, "connect", pragmas)
             self._inline = inline_engine.connect()
         self._thread = threading.Thread(target=self._run, name="ledger", daemon=True)
         self._thread.start()
@@ -190,13 +198,13 @@ class LedgerThread:
         A PASSIVE checkpoint never waits, but under constant writes it never catches up either, and a WAL is
         only reused from its start after a complete one: it would grow without end (gigabytes within
         minutes). So when it has grown past `wal_restart_frames`, the PASSIVE pass (which copied nearly
-        everything) is followed by a TRUNCATE one: it waits for the writer of the moment and for readers of
-        older snapshots (the inline connection's batches meanwhile queue here), copies the rest and empties
-        the file."""
+        everything) is followed by a RESTART pass: it waits for the writer of the moment and for
+        readers of older snapshots (the inline connection's batches meanwhile queue here), copies the rest,
+        and the next write starts the WAL from its beginning; `journal_size_limit` then cuts the file back."""
         try:
             _busy, frames, _copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
             if frames > self.wal_restart_frames:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(RESTART)").one()
             conn.commit()
         except Exception:  # a skipped checkpoint is retried later
             log.warning("WAL checkpoint failed", exc_info=True)

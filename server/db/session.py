@@ -17,7 +17,12 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def sqlite_pragmas(busy_timeout_ms: int = 10_000, autocheckpoint: bool = True) -> Callable[[Any, Any], None]:
+WAL_SIZE_LIMIT = 16 * 1024 * 1024  # bytes a WAL file is cut back to when it restarts (server.db.ledger)
+
+
+def sqlite_pragmas(
+    busy_timeout_ms: int = 10_000, autocheckpoint: bool = True, wal_size_limit: int = WAL_SIZE_LIMIT
+) -> Callable[[Any, Any], None]:
     """A "connect" listener giving each SQLite connection WAL, NORMAL sync, foreign keys and this busy timeout:
     the same settings for the async engine and the ledger's connections. The ledger's connections do not
     checkpoint on commit (a checkpoint syncs the database file: milliseconds on the request path); the ledger
@@ -35,6 +40,7 @@ def sqlite_pragmas(busy_timeout_ms: int = 10_000, autocheckpoint: bool = True) -
         cur.execute("PRAGMA foreign_keys=ON")
         if not autocheckpoint:
             cur.execute("PRAGMA wal_autocheckpoint=0")
+            cur.execute(f"PRAGMA journal_size_limit={int(wal_size_limit)}")
         cur.close()
 
     return on_connect

@@ -39,6 +39,13 @@ def _children(pid: int) -> list[str]:
     return names
 
 
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
 def _run(env: dict[str, str], log: Path) -> subprocess.Popen:
     out = open(log, "ab")
     return subprocess.Popen([sys.executable, "-m", "server", "run"], cwd=ROOT, env=env, stdout=out, stderr=out)
@@ -56,6 +63,7 @@ def test_workers_on_their_own_ports_and_an_envoy_for_remote_upstreams() -> None:
             _wait(lambda p=port: grpc_serving(f"127.0.0.1:{p}"), f"worker on {port}", timeout=60)
         _wait(lambda: httpx.get(f"http://127.0.0.1:{http_a}/api/v1/user/health").status_code == 200, "envoy a")
         assert sorted(_children(runners[0].pid)) == ["envoy", "python", "python"]
+        assert _rss_mb(runners[0].pid) < 40  # the supervisor keeps none of the server's modules alive
 
         upstreams = f"127.0.0.1:{grpc_port},127.0.0.1:{grpc_port + 1}"
         remote = {**base, "HUB_DATA_DIR": str(workdir / "b"), "HUB_HTTP_PORT": str(http_b), "HUB_UPSTREAMS": upstreams}

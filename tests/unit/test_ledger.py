@@ -108,7 +108,7 @@ async def test_the_wal_stays_bounded_under_constant_writes() -> None:
     """A PASSIVE checkpoint alone never completes while writes keep coming, and the WAL then grows without end;
     the ledger thread restarts it once it is past its bound."""
     path = Path(tempfile.mkdtemp(prefix="hub-ledger-")) / "l.db"
-    ledger = LedgerThread(f"sqlite+aiosqlite:///{path}", wal_restart_frames=64)
+    ledger = LedgerThread(f"sqlite+aiosqlite:///{path}", wal_restart_frames=64, wal_size_limit=256 * 1024)
     ledger.start()
     wal = Path(f"{path}-wal")
     try:
@@ -122,7 +122,7 @@ async def test_the_wal_stays_bounded_under_constant_writes() -> None:
             sizes.append(os.stat(wal).st_size)
         assert written > 4 * 1024 * 1024
         later = sizes[len(sizes) // 2 :]
-        assert min(later) < max(sizes) / 2  # emptied while the writes went on
+        assert min(later) < max(sizes) / 2  # restarted and cut back while the writes went on
         assert sizes[-1] < written / 2
     finally:
         await ledger.stop()
