@@ -55,28 +55,54 @@ class PricingError(ValueError):
     """The model entry has no price for what was used (a catalog gap): never bill such usage as free."""
 
 
+# Prices are read as scaled integers: (n, k) stands for n / 10**k exactly. Every catalog number is a finite
+# decimal, so this is as exact as a Fraction, and a request's token cost is a few integer products instead of
+# a dozen Fraction operations (each with a gcd): it runs twice per chat request.
+Scaled = tuple[int, int]
+
+
 @lru_cache(maxsize=4096)
-def _exact(value: int | float | str | Decimal) -> Fraction:
-    """Decimal text -> Fraction is the slow part of pricing a request; catalog prices repeat, so cache it."""
-    return Fraction(Decimal(str(value)))
+def _scaled(value: int | float | str | Decimal) -> Scaled:
+    """A catalog number through its shortest decimal text as (n, k), value == n / 10**k."""
+    sign, digits, exponent = Decimal(str(value)).as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"not a finite number: {value!r}")
+    n = int("".join(map(str, digits)))
+    n = -n if sign else n
+    return (n * 10**exponent, 0) if exponent >= 0 else (n, -exponent)
+
+
+def _checked(value: Any, field: str, entry: Mapping[str, Any]) -> Scaled:
+    """A catalog price as a scaled integer; bools, non-numbers and negatives are rejected."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is not a number")
+    try:
+        scaled = _scaled(value)
+    except (ArithmeticError, ValueError):  # "abc", inf, nan
+        raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is not a number") from None
+    if scaled[0] < 0:
+        raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is negative")
+    return scaled
 
 
 def _usd(value: Any, field: str, entry: Mapping[str, Any]) -> Fraction:
-    """A catalog price as an exact fraction of a USD; bools and negatives are rejected."""
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is not a number")
-    exact = _exact(value)
-    if exact < 0:
-        raise PricingError(f"model '{entry.get('modelName')}': price '{field}' is negative")
-    return exact
+    """A catalog price as an exact fraction of a USD."""
+    n, k = _checked(value, field, entry)
+    return Fraction(n, 10**k)
+
+
+def _rate(entry: Mapping[str, Any], field: str, *, fallback: str | None = None) -> Scaled:
+    """The price `field` (else `fallback`) of the entry as a scaled integer; missing: PricingError."""
+    if entry.get(field) is not None:
+        return _checked(entry[field], field, entry)
+    if fallback is not None and entry.get(fallback) is not None:
+        return _checked(entry[fallback], fallback, entry)
+    raise PricingError(f"model '{entry.get('modelName')}' has no '{field}'")
 
 
 def _price(entry: Mapping[str, Any], field: str, *, fallback: str | None = None) -> Fraction:
-    if entry.get(field) is not None:
-        return _usd(entry[field], field, entry)
-    if fallback is not None and entry.get(fallback) is not None:
-        return _usd(entry[fallback], fallback, entry)
-    raise PricingError(f"model '{entry.get('modelName')}' has no '{field}'")
+    n, k = _rate(entry, field, fallback=fallback)
+    return Fraction(n, 10**k)
 
 
 def _count(value: int, name: str) -> int:
@@ -118,40 +144,6 @@ def price_tier(model_entry: Mapping[str, Any], input_tokens: int) -> tuple[Fract
         _usd(tier["inputMultiplier"], "priceTiers.inputMultiplier", model_entry),
         _usd(tier["outputMultiplier"], "priceTiers.outputMultiplier", model_entry),
     )
-
-
-# Token prices are computed in scaled integers: (n, k) stands for n / 10**k exactly. Every catalog number is a
-# finite decimal, so this is as exact as a Fraction, and a request's cost is a few integer products instead of
-# a dozen Fraction operations (each with a gcd): this runs twice per chat request.
-Scaled = tuple[int, int]
-
-
-@lru_cache(maxsize=4096)
-def _scaled(value: int | float | str | Decimal) -> Scaled:
-    """A catalog number through its shortest decimal text as (n, k), value == n / 10**k."""
-    sign, digits, exponent = Decimal(str(value)).as_tuple()
-    if not isinstance(exponent, int):
-        raise ValueError(f"not a finite number: {value!r}")
-    n = int("".join(map(str, digits)))
-    n = -n if sign else n
-    return (n * 10**exponent, 0) if exponent >= 0 else (n, -exponent)
-
-
-def _rate(entry: Mapping[str, Any], field: str, *, fallback: str | None = None) -> Scaled:
-    """`_price` as a scaled integer (the same checks and errors)."""
-    name = field if entry.get(field) is not None or fallback is None else fallback
-    value = entry.get(name)
-    if value is None:
-        raise PricingError(f"model '{entry.get('modelName')}' has no '{field}'")
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise PricingError(f"model '{entry.get('modelName')}': price '{name}' is not a number")
-    try:
-        scaled = _scaled(value)
-    except (ArithmeticError, ValueError):  # "abc", inf, nan
-        raise PricingError(f"model '{entry.get('modelName')}': price '{name}' is not a number") from None
-    if scaled[0] < 0:
-        raise PricingError(f"model '{entry.get('modelName')}': price '{name}' is negative")
-    return scaled
 
 
 def _plus(a: Scaled, b: Scaled) -> Scaled:
@@ -214,8 +206,8 @@ def token_cost_nanos(
     total_out = _times(output_tokens, _rate(model_entry, "outputPricePer1MTokens")) if output_tokens else (0, 0)
     tier = _tier(model_entry, input_tokens) if model_entry.get("priceTiers") else None
     if tier is not None:
-        total_in = _product(total_in, _rate(tier, "inputMultiplier"))
-        total_out = _product(total_out, _rate(tier, "outputMultiplier"))
+        total_in = _product(total_in, _checked(tier["inputMultiplier"], "priceTiers.inputMultiplier", model_entry))
+        total_out = _product(total_out, _checked(tier["outputMultiplier"], "priceTiers.outputMultiplier", model_entry))
     n, k = _plus(total_in, total_out)  # USD per million tokens
     return -(-n * (NANOS_PER_USD // _MILLION) // 10**k)  # rounded up to whole nano-USD
 
