@@ -119,19 +119,22 @@ def _register(server: grpc.aio.Server, service: Service, hub: Hub) -> str:
     return descriptor.full_name
 
 
+def server_options(settings: Settings) -> list[tuple[str, int]]:
+    """The grpc.aio server's channel options (also used by bench.floor, so the floor runs the same server)."""
+    return [
+        ("grpc.max_receive_message_length", settings.max_body_bytes + FRAMING_ALLOWANCE + MESSAGE_HEADROOM),
+        ("grpc.max_send_message_length", 64 * 1024 * 1024),
+        ("grpc.max_concurrent_streams", 1024),
+        ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+        ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
+        # Each process owns its port (HUB_WORKERS: port + i); gRPC would otherwise let a second process
+        # bind the same port silently and steal part of the traffic.
+        ("grpc.so_reuseport", 0),
+    ]
+
+
 def build_server(hub: Hub) -> tuple[grpc.aio.Server, health.HealthServicer]:
-    server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", hub.settings.max_body_bytes + FRAMING_ALLOWANCE + MESSAGE_HEADROOM),
-            ("grpc.max_send_message_length", 64 * 1024 * 1024),
-            ("grpc.max_concurrent_streams", 1024),
-            ("grpc.max_metadata_size", MAX_METADATA_BYTES),
-            ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
-            # Each process owns its port (HUB_WORKERS: port + i); gRPC would otherwise let a second process
-            # bind the same port silently and steal part of the traffic.
-            ("grpc.so_reuseport", 0),
-        ]
-    )
+    server = grpc.aio.server(options=server_options(hub.settings))
     names = [_register(server, service, hub) for service in SERVICES]
     health_servicer = health.aio.HealthServicer() if hasattr(health, "aio") else health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -44,3 +44,38 @@ def test_missing_figures_never_count_as_met() -> None:
     text = report({"indoxhub": {"summary": {}}, "mlflow": _result(800)})
     assert "  [NOT met] c=64 req/s >= mlflow's" in text.splitlines()
     assert "[met]" not in text
+
+
+def test_the_floor_row_names_the_targets_the_stack_alone_misses_and_what_metering_adds() -> None:
+    text = report(
+        {
+            "indoxhub": _result(500, c1=(4.0, 9.0), cpu=2.9),
+            "indoxhub-2w": _result(600, cpu=3.0),
+            "stack-floor": _result(1200, c1=(1.8, 3.0), ttfb=1.2, cpu=1.3),
+            "mlflow": _result(800),
+        }
+    )
+    lines = text.splitlines()
+    assert (
+        "stack-floor (Envoy + grpc.aio + one aiohttp call, nothing metered) already misses: c=1 added p50 <= 1.5 ms"
+        in lines
+    )
+    assert "  metering over the floor: +1.60 CPU ms/req at c=64, +2.20 ms c=1 added p50" in lines
+    assert any(line.startswith("  one process already keeps 1.45 of ") for line in lines)
+    assert "  [NOT met] c=64 req/s >= stack-floor's" not in lines  # the floor is a ratio, not a target
+
+
+def test_the_floor_sends_the_least_an_openai_upstream_needs() -> None:
+    from indoxhub.v1 import chat_pb2
+
+    from bench.floor import upstream_body
+
+    request = chat_pb2.ChatRequest(model="openai/gpt-4o-mini", stream=True)
+    message = request.messages.add(role="user")
+    message.content.string_value = "hi"
+    assert upstream_body(request) == {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
