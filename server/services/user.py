@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from google.protobuf import json_format
 from indoxhub.v1 import common_pb2, user_pb2, user_pb2_grpc
 
 from server.domain import usage_stats, users
@@ -13,17 +12,13 @@ from server.domain.money import nanos_to_usd
 from server.errors import ValidationFailed
 from server.rpc import unary
 from server.services.convert import key_fields, key_use_message, token_usage, transaction_message, user_message
+from server.services.messages import plain_value
 
 if TYPE_CHECKING:
     from server.hub import Hub
 
 MAX_PAGE = 1000
 LIMIT_FIELDS = ("requests_per_minute", "tokens_per_minute", "max_concurrent_requests", "budget_usd", "budget_period")
-
-
-def _json_value(value) -> object:
-    """A google.protobuf.Value as the JSON value it was (None for null)."""
-    return None if value.WhichOneof("kind") in (None, "null_value") else json_format.MessageToDict(value)
 
 
 def _stats(bucket: usage_stats.Bucket) -> common_pb2.UsageStats:
@@ -91,7 +86,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
 
     @unary()
     async def UpdateApiKey(self, request, context, principal):
-        changes = {name: _json_value(getattr(request, name)) for name in LIMIT_FIELDS if request.HasField(name)}
+        changes = {name: plain_value(getattr(request, name)) for name in LIMIT_FIELDS if request.HasField(name)}
         row = await users.update_api_key(
             self.hub,
             principal.user_id,
