@@ -175,6 +175,7 @@ async def serve(settings: Settings) -> None:
     server.add_insecure_port(address)
     await server.start()
     if settings.metrics_port:
+        metrics.QUEUE_WAIT.set_function(lambda: hub.ledger.queue_wait.seconds)
         metrics.serve(settings.metrics_port, settings.host)
     _settle_garbage_collector()
     await _set_health(health_servicer, health_pb2.HealthCheckResponse.SERVING)

@@ -39,9 +39,9 @@ class Settings(BaseSettings):
     upstream_total_timeout: float = 300.0  # one upstream call including retries (a stream: until accepted)
     stream_idle_timeout: float = 120.0  # longest gap between two events of a provider's stream
     max_body_bytes: int = 25 * 1024 * 1024
-    # Group commit under load (server.db.ledger): while the event loop is CPU-bound, a batch of ledger
-    # operations waits this long for more before it commits. 0 turns it off.
-    ledger_commit_delay_ms: float = 4.0
+    # Group commit under load (server.db.ledger): while requests queue and the event loop is CPU-bound, a batch
+    # of ledger operations waits up to this long (a quarter of how long requests queue) for more. 0: off.
+    ledger_commit_delay_ms: float = 15.0
     # Server processes `make run` starts here, process i on HUB_GRPC_PORT + i. Unset: 1, or 0 with HUB_UPSTREAMS.
     workers: int | None = None
     # "host:port,host:port": gRPC servers elsewhere that Envoy balances over too (besides the local workers).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 REQUESTS = Counter("hub_requests_total", "Gateway requests by outcome", ["endpoint", "provider", "status"])
 LATENCY = Histogram(
@@ -17,6 +17,17 @@ LATENCY = Histogram(
 )
 TOKENS = Counter("hub_tokens_total", "Tokens processed", ["provider", "direction"])
 CHARGED = Counter("hub_charged_usd_total", "USD charged to users' credits", ["provider"])
+LEDGER_BATCH = Histogram(
+    "hub_ledger_batch_operations",
+    "Ledger operations committed per transaction (group commit: larger batches share one commit)",
+    ["path"],  # "loop": the event loop's own connection; "thread": the ledger thread
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+# Read when scraped (set_function in server.app), so requests pay nothing for it.
+QUEUE_WAIT = Gauge(
+    "hub_queue_wait_seconds",
+    "Moving average of how long requests waited between Envoy receiving them and their handler starting",
+)
 
 
 @lru_cache(maxsize=4096)

@@ -86,8 +86,13 @@ async def abort(context: grpc.aio.ServicerContext, exc: BaseException, style: St
     await context.abort(code, message, trailing_metadata=trailers)
 
 
+RECEIVED_AT = "x-hub-received-at"  # set by Envoy (envoy.yaml.tmpl): when it received the request, epoch seconds
+
+
 async def _principal(self, context, auth: bool) -> Principal | None:
-    return await authenticate(self.hub, metadata_of(context)) if auth else None
+    metadata = metadata_of(context)
+    self.hub.ledger.queue_wait.observe(metadata.get(RECEIVED_AT))  # how long requests queue (server.db.ledger)
+    return await authenticate(self.hub, metadata) if auth else None
 
 
 def unary(auth: bool = True, style: Style = "hub") -> Callable:

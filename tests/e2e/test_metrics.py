@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from tests.e2e.conftest import bearer
@@ -33,5 +35,26 @@ def test_metrics_endpoint_counts_requests_and_tokens() -> None:
         assert _sample(text, "hub_requests_total", endpoint="chat", provider="openai", status="error") == 1
         assert _sample(text, "hub_tokens_total", provider="openai", direction="output") > 0
         assert _sample(text, "hub_charged_usd_total", provider="openai") > 0
+        assert _sample(text, "hub_ledger_batch_operations_count", path="loop") >= 2 * 3  # reserve + settle
+    finally:
+        gw.close()
+
+
+def test_queue_wait_is_measured_from_envoys_stamp_which_a_caller_cannot_forge() -> None:
+    port = free_port()
+    gw = start_gateway(extra_env={"HUB_METRICS_PORT": str(port)})
+    try:
+        _, key = gw.create_user("queue@example.com", 5)
+        body = {"messages": [{"role": "user", "content": "queue"}], "model": "openai/gpt-4o-mini"}
+        forged = {**bearer(key), "x-hub-received-at": f"{time.time() - 50:.6f}"}  # "I waited 50 s"
+        for _ in range(8):
+            assert httpx.post(f"{gw.api}/chat/completions", headers=forged, json=body).status_code == 200
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        for line in text.splitlines():
+            if line.startswith("hub_queue_wait_seconds "):
+                wait = float(line.split()[1])
+        # Envoy's own stamp replaced the caller's: milliseconds of real waiting, not 50 s (8 requests at a
+        # weight of 1/32 would have averaged 11 s)
+        assert 0 < wait < 1
     finally:
         gw.close()

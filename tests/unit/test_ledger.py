@@ -12,7 +12,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from server.db.ledger import CHECKPOINT_IDLE_SECONDS, FLUSH, LedgerThread, LoopSaturation
+from server.db.ledger import (
+    CHECKPOINT_IDLE_SECONDS,
+    FLUSH,
+    MAX_PLAUSIBLE_WAIT,
+    QUEUE_FACTOR,
+    LedgerThread,
+    LoopSaturation,
+    QueueWait,
+)
 
 
 @pytest.fixture
@@ -72,26 +80,55 @@ def _transaction_of(conn) -> _Marker:
     return conn.info[FLUSH].setdefault("test-marker", _Marker())  # one per ledger transaction
 
 
-async def test_a_saturated_loop_waits_to_commit_operations_of_several_iterations_together() -> None:
+async def _commits_at_once(ledger: LedgerThread) -> bool:
+    """Whether a new batch commits right after the loop iteration it was issued in (else it waits)."""
+    first = asyncio.ensure_future(ledger.run(_transaction_of))
+    for _ in range(4):  # the task starts, its batch commits after that iteration (unless delayed), it resumes
+        await asyncio.sleep(0)
+    at_once = first.done()
+    second = await ledger.run(_transaction_of)
+    assert (await first is second) is not at_once  # a waiting batch takes the next operation in too
+    return at_once
+
+
+async def test_a_saturated_loop_with_queued_requests_commits_operations_of_several_iterations_together() -> None:
     path = Path(tempfile.mkdtemp(prefix="hub-ledger-")) / "l.db"
     ledger = LedgerThread(f"sqlite+aiosqlite:///{path}", commit_delay=0.05)
     ledger.start()
     try:
+        queued = QUEUE_FACTOR * ledger.commit_delay  # requests wait this long before their handler starts
+        ledger.queue_wait.seconds = queued
         ledger._saturation = _Saturated(True)
-        first = asyncio.ensure_future(ledger.run(_transaction_of))
-        for _ in range(3):  # later loop iterations, before the delay ends
-            await asyncio.sleep(0)
-        second = await ledger.run(_transaction_of)
-        assert await first is second
+        assert ledger._delay() == pytest.approx(ledger.commit_delay)
+        assert not await _commits_at_once(ledger)
 
         ledger._saturation = _Saturated(False)  # not saturated: each iteration's batch commits at once
-        first = asyncio.ensure_future(ledger.run(_transaction_of))
-        for _ in range(4):  # the task starts, its batch commits after that iteration, the task resumes
-            await asyncio.sleep(0)
-        assert first.done()
-        assert await first is not await ledger.run(_transaction_of)
+        assert await _commits_at_once(ledger)
+
+        ledger._saturation = _Saturated(True)
+        ledger.queue_wait.seconds = 0.0  # saturated, but nothing queues: a wait would only idle its requests
+        assert await _commits_at_once(ledger)
+
+        ledger.queue_wait.seconds = queued / 5  # the wait is a fraction of the queueing, up to commit_delay
+        assert ledger._delay() == pytest.approx(ledger.commit_delay / 5)
+        ledger.queue_wait.seconds = queued * 10
+        assert ledger._delay() == pytest.approx(ledger.commit_delay)
     finally:
         await ledger.stop()
+
+
+def test_queue_wait_averages_the_envoy_stamps_and_ignores_what_cannot_be_a_wait() -> None:
+    wait = QueueWait()
+    for _ in range(300):
+        wait.observe(f"{time.time() - 0.1:.6f}")  # Envoy received each request 100 ms ago
+    assert 0.09 < wait.seconds < 0.12
+    before = wait.seconds
+    for stamp in (None, "", "soon", f"{time.time() + 5:.6f}", f"{time.time() - 2 * MAX_PLAUSIBLE_WAIT:.6f}"):
+        wait.observe(stamp)  # absent (direct gRPC), malformed, in the future, implausibly old
+    assert wait.seconds == before
+    for _ in range(300):
+        wait.observe(f"{time.time():.6f}")  # the queue drained
+    assert wait.seconds < 0.01
 
 
 def test_loop_saturation_follows_the_threads_own_cpu_use() -> None:
