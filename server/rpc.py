@@ -90,9 +90,11 @@ RECEIVED_AT = "x-hub-received-at"  # set by Envoy (envoy.yaml.tmpl): when it rec
 
 
 async def _principal(self, context, auth: bool) -> Principal | None:
+    if not auth:
+        return None
     metadata = metadata_of(context)
     self.hub.ledger.queue_wait.observe(metadata.get(RECEIVED_AT))  # how long requests queue (server.db.ledger)
-    return await authenticate(self.hub, metadata) if auth else None
+    return await authenticate(self.hub, metadata)
 
 
 def unary(auth: bool = True, style: Style = "hub") -> Callable:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -223,3 +224,13 @@ async def _rollups(hub: Hub) -> dict:
                 for r in rows
             }
     return out
+
+
+def test_request_and_ledger_ids_are_unique_and_sort_in_the_order_they_were_made() -> None:
+    ids = [billing.new_request_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith("resp_") and len(i) == 37 and int(i[5:], 16) >= 0 for i in ids)
+    times = [i[5:17] for i in ids]  # the millisecond part, in the order the ids were made
+    assert times == sorted(times)
+    assert abs(int(times[-1], 16) - time.time() * 1000) < 60_000
+    assert billing.sortable_id("txn_").startswith("txn_")
