@@ -16,6 +16,7 @@ from server.db.ledger import (
     CHECKPOINT_IDLE_SECONDS,
     FLUSH,
     MAX_PLAUSIBLE_WAIT,
+    MIN_DELAY,
     QUEUE_FACTOR,
     LedgerThread,
     LoopSaturation,
@@ -113,6 +114,8 @@ async def test_a_saturated_loop_with_queued_requests_commits_operations_of_sever
         assert ledger._delay() == pytest.approx(ledger.commit_delay / 5)
         ledger.queue_wait.seconds = queued * 10
         assert ledger._delay() == pytest.approx(ledger.commit_delay)
+        ledger.queue_wait.seconds = QUEUE_FACTOR * MIN_DELAY * 0.9  # the stack's own latency (c=1), no queue
+        assert ledger._delay() == 0.0
     finally:
         await ledger.stop()
 
