@@ -89,12 +89,16 @@ async def abort(context: grpc.aio.ServicerContext, exc: BaseException, style: St
 RECEIVED_AT = "x-hub-received-at"  # set by Envoy (envoy.yaml.tmpl): when it received the request, epoch seconds
 
 
-async def _principal(self, context, auth: bool) -> Principal | None:
-    if not auth:
-        return None
+async def authenticated(hub, context: grpc.aio.ServicerContext) -> Principal:
+    """The caller's principal (401 otherwise). Every authenticated call comes through here, so it is also where
+    the ledger learns how long requests queue (server.db.ledger)."""
     metadata = metadata_of(context)
-    self.hub.ledger.queue_wait.observe(metadata.get(RECEIVED_AT))  # how long requests queue (server.db.ledger)
-    return await authenticate(self.hub, metadata)
+    hub.ledger.queue_wait.observe(metadata.get(RECEIVED_AT))
+    return await authenticate(hub, metadata)
+
+
+async def _principal(self, context, auth: bool) -> Principal | None:
+    return await authenticated(self.hub, context) if auth else None
 
 
 def unary(auth: bool = True, style: Style = "hub") -> Callable:

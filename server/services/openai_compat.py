@@ -18,7 +18,7 @@ from google.api import httpbody_pb2
 from indoxhub.v1 import openai_pb2_grpc
 
 from server.domain import embeddings, inference, media
-from server.domain.auth import Principal, authenticate
+from server.domain.auth import Principal
 from server.domain.caller import Caller
 from server.domain.multipart import parse_form
 from server.domain.openai_surface import chat, common, fields, models, responses_api
@@ -27,7 +27,7 @@ from server.domain.openai_surface import media as oai_media
 from server.domain.openai_surface.errors import on_surface
 from server.errors import log_unexpected, sse_error_event
 from server.hub import Hub
-from server.rpc import Undecodable, abort, metadata_of, request_id, unary
+from server.rpc import Undecodable, abort, authenticated, request_id, unary
 from server.services.caller import caller_from
 
 SSE_DONE = b"data: [DONE]\n\n"
@@ -59,7 +59,7 @@ def _streaming(renames: dict[str, str] | None = None) -> Callable:
             try:
                 if type(request) is Undecodable:
                     raise request.error
-                principal = await authenticate(self.hub, metadata_of(context))
+                principal = await authenticated(self.hub, context)
                 async for chunk in fn(self, request, context, principal):
                     started = True
                     yield chunk
