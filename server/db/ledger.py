@@ -17,8 +17,8 @@ never blocked behind a transaction that needs the loop to finish.
 
 Under load the loop's iterations are short, so a batch would hold about one operation and each request would
 pay its own commits. When requests queue (`QueueWait`: how long they waited between Envoy receiving them and
-their handler starting) for several times `commit_delay` and the loop's thread is saturated (`LoopSaturation`:
-running, or waiting for a CPU), a batch first waits up to `commit_delay` seconds for more operations
+their handler starting) and the loop's thread is saturated (`LoopSaturation`: running, or waiting for a CPU), a
+batch first waits for more operations: a quarter of the queueing, from MIN_DELAY up to `commit_delay` seconds
 (PostgreSQL's commit_delay, with queueing in place of commit_siblings). Then waiting costs no throughput: the
 loop serves queued requests meanwhile, and shared commits give CPU back (a batch of 16 costs about half as much
 per operation as a batch of 4). Without a queue a wait would only idle the requests it parks (a fixed 15 ms
