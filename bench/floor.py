@@ -27,7 +27,7 @@ from indoxhub.v1 import chat_pb2
 
 from server.app import server_options
 from server.config import Settings
-from server.envoy_config import envoy_binary, render
+from server.envoy_config import envoy_command, render
 
 DEFAULT_UPSTREAM = "http://127.0.0.1:18000/v1"  # the peers harness's fake upstream
 
@@ -77,9 +77,7 @@ async def serve(settings: Settings) -> None:
     server.add_insecure_port(f"{settings.host}:{settings.grpc_port}")
     await server.start()
     config = render(settings, settings.data_dir / "envoy")
-    envoy = subprocess.Popen(  # noqa: ASYNC220 - started once, before serving
-        [envoy_binary(), "-c", str(config), "--log-level", "warn", "--base-id", str(settings.http_port)]
-    )
+    envoy = subprocess.Popen(envoy_command(settings, config))  # noqa: ASYNC220 - started once, before serving
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     workers: int | None = None
     # "host:port,host:port": gRPC servers elsewhere that Envoy balances over too (besides the local workers).
     upstreams: str | None = None
+    # Envoy's worker threads. Unset: one per two gRPC servers it balances over (at most one per core): a worker
+    # transcodes a few thousand requests/s, several times what a server process serves, and every worker holds
+    # its own HTTP/2 connection to each server, so more workers only split the servers' traffic into more
+    # connections and compete with them for cores (server.envoy_config.envoy_command).
+    envoy_concurrency: int | None = None
 
     @field_validator("jwt_secret")
     @classmethod
@@ -59,6 +64,13 @@ class Settings(BaseSettings):
     def _workers(cls, value: int | None) -> int | None:
         if value is not None and value < 0:
             raise ValueError("HUB_WORKERS must not be negative")
+        return value
+
+    @field_validator("envoy_concurrency")
+    @classmethod
+    def _envoy_concurrency(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("HUB_ENVOY_CONCURRENCY must be at least 1")
         return value
 
     @field_validator("upstreams")

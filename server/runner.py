@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from server.config import Settings
-from server.envoy_config import envoy_binary, render
+from server.envoy_config import envoy_command, render
 
 
 def server_commands(settings: Settings) -> list[dict]:
@@ -34,9 +34,7 @@ def run_all(settings: Settings) -> int:
     imports are not kept alive for as long as the servers run)."""
     config = render(settings, settings.data_dir / "envoy")
     commands = server_commands(settings)
-    commands.append(
-        {"argv": [envoy_binary(), "-c", str(config), "--log-level", "warn", "--base-id", str(settings.http_port)]}
-    )
+    commands.append({"argv": envoy_command(settings, config)})
     print(f"REST (Envoy):  http://{settings.host}:{settings.http_port}/api/v1/user/health", flush=True)
     for host, port in settings.grpc_upstreams():
         print(f"gRPC (server): {host}:{port}", flush=True)

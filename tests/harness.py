@@ -28,7 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: E402
 from indoxhub.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 
 from server.config import Settings  # noqa: E402
-from server.envoy_config import envoy_binary, render  # noqa: E402
+from server.envoy_config import envoy_command, render  # noqa: E402
 from server.providers import registry  # noqa: E402
 
 PROVIDER_IDS = registry.known_providers()  # every provider of the registry gets the fake
@@ -258,10 +258,11 @@ def start_gateway(
         # Servers first: Envoy's first health-check round then finds every replica serving.
         gw.start_server()
         settings = Settings(http_port=http_port)
-        config = render(settings, workdir, upstreams=[("127.0.0.1", port) for port in grpc_ports])
+        upstreams = [("127.0.0.1", port) for port in grpc_ports]
+        config = render(settings, workdir, upstreams=upstreams)
         log = open(workdir / "envoy.log", "ab")
         gw.envoy = subprocess.Popen(
-            [envoy_binary(), "-c", str(config), "--log-level", "warn", "--base-id", str(http_port)],
+            envoy_command(settings, config, upstreams),
             stdout=log,
             stderr=log,
         )

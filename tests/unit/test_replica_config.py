@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from server.config import Settings, parse_upstreams
-from server.envoy_config import envoy_binary, render
+from server.envoy_config import envoy_binary, envoy_command, render
 
 
 def test_upstreams_parse_hosts_ipv6_and_refuse_malformed_entries() -> None:
@@ -72,3 +72,24 @@ def test_rendered_cluster_lists_every_server_with_least_request_and_envoy_accept
 def test_nothing_to_route_to_is_an_error() -> None:
     with pytest.raises(ValueError, match="HUB_WORKERS"):
         render(Settings(workers=0), Path(tempfile.mkdtemp(prefix="hub-envoy-")))
+
+
+def _concurrency(command: list[str]) -> int:
+    return int(command[command.index("--concurrency") + 1])
+
+
+def test_envoy_gets_one_worker_thread_per_two_grpc_servers_unless_configured(monkeypatch) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    config = Path("/tmp/envoy.yaml")
+    assert _concurrency(envoy_command(Settings(), config)) == 1  # the default single server
+    assert _concurrency(envoy_command(Settings(workers=2), config)) == 1
+    assert _concurrency(envoy_command(Settings(workers=3), config)) == 2
+    assert _concurrency(envoy_command(Settings(workers=2, upstreams="10.0.0.7:50051,10.0.0.8:50051"), config)) == 2
+    assert _concurrency(envoy_command(Settings(workers=16), config)) == 4  # never more than the cores
+    assert _concurrency(envoy_command(Settings(), config, [("127.0.0.1", p) for p in range(5000, 5005)])) == 3
+    assert _concurrency(envoy_command(Settings(workers=16, envoy_concurrency=7), config)) == 7
+    command = envoy_command(Settings(http_port=18123), config)
+    assert command[0] == envoy_binary() and command[command.index("-c") + 1] == str(config)
+    assert command[command.index("--base-id") + 1] == "18123"
+    with pytest.raises(ValidationError):
+        Settings(envoy_concurrency=0)
