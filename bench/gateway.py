@@ -7,6 +7,10 @@ usage record and ledger entry per request, on SQLite).
 `--surface openai` sends the same request to the OpenAI-compatible POST /v1/chat/completions instead of
 POST /api/v1/chat/completions (`both`: each of them, in the same run).
 
+`--grown N` then writes N earlier usage records of another user straight into the gateway's SQLite file (a
+busy month: random latencies over 30 days) and measures the concurrent REST run again, so what a settlement
+costs once the usage table has grown shows as a ratio to the same requests on the empty table, in the same run.
+
 `--limits` also measures a key with every limit set (requests and tokens per minute, concurrency, a monthly
 budget; all too high to refuse anything), so the cost of checking and taking them shows as a ratio to the
 same requests with a key without limits (server.domain.limits).
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -93,7 +98,9 @@ BENCH_LIMITS = {
 }
 
 
-def main(requests: int, concurrency: int, workers: int, surfaces: list[str], limits: bool = False) -> None:
+def main(
+    requests: int, concurrency: int, workers: int, surfaces: list[str], limits: bool = False, grown: int = 0
+) -> None:
     upstream_port = free_port()
     upstream = subprocess.Popen([sys.executable, "-m", "bench.fake_upstream", "--port", str(upstream_port)])
     time.sleep(0.5)
@@ -110,7 +117,7 @@ def main(requests: int, concurrency: int, workers: int, surfaces: list[str], lim
         if limits:
             made = httpx.post(f"{gw.api}/user/api-keys", headers={"authorization": f"Bearer {key}"}, json=BENCH_LIMITS)
             limited = made.raise_for_status().json()["api_key"]
-        asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency, surfaces, limited))
+        asyncio.run(measure(gw, upstream_port, key, token, requests, concurrency, surfaces, limited, grown))
     finally:
         gw.close()
         upstream.terminate()
@@ -125,6 +132,7 @@ async def measure(
     concurrency: int,
     surfaces: list[str],
     limited: str | None = None,
+    grown: int = 0,
 ) -> None:
     body = orjson.dumps(BODY)
     stream_body = orjson.dumps({**BODY, "stream": True})
@@ -201,6 +209,17 @@ async def measure(
                 f"{_ratio(with_limits, plain, 0.99):.3f}x; {concurrency} concurrent req/s "
                 f"{many_limits.rps / many_plain.rps:.3f}x"
             )
+    if grown:
+        seed_records(gw.workdir / "hub.db", grown)
+        path, label, _ = SURFACES[surfaces[0]]
+        empty = conc[f"REST {label} (API key)"]
+        await run("127.0.0.1", gw.http_port, via(path, key), concurrency=8, total=warm)
+        full = await run("127.0.0.1", gw.http_port, via(path, key), concurrency=concurrency, total=many)
+        print(f"\nWith {grown:,} earlier usage records in the table ({label}, {concurrency} concurrent, same run):")
+        print(header)
+        print(row(f"REST {label}, empty usage table", empty, None))
+        print(row(f"REST {label}, {grown:,} records", full, None))
+        print(f"  req/s {full.rps / empty.rps:.3f}x, p50 {_ratio(full, empty, 0.5):.3f}x of the empty table's")
     ttft_d = statistics.median(stream_direct.first_byte_ms)
     for label, stream_via in streams.items():
         ttft_g = statistics.median(stream_via.first_byte_ms)
@@ -210,6 +229,28 @@ async def measure(
             f"{pct(stream_direct.latencies_ms, 0.5):.2f} ms, via REST {pct(stream_via.latencies_ms, 0.5):.2f} ms; "
             f"errors {stream_via.errors}"
         )
+
+
+def seed_records(db_path, n: int) -> None:
+    """n usage records of a user that does not exist (the sqlite3 module does not enforce foreign keys), spread
+    over the last 30 days with random latencies, inserted with every index of usage_records maintained."""
+    db = sqlite3.connect(db_path, timeout=60)
+    try:
+        with db:
+            db.execute(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+                " INSERT INTO usage_records (request_id, user_id, endpoint, provider, model, input_tokens,"
+                " output_tokens, cached_tokens, reasoning_tokens, cost_nanos, duration_ms, status, session_id,"
+                " client_ip, byok, created_at)"
+                " SELECT printf('seed-%09d', i), 999999, 'chat', 'openai', 'gpt-4o-mini', 10, 20, 0, 0, 1000,"
+                " abs(random() % 200000) / 1000.0, 'success', 's' || (i % 500), '10.0.' || (i % 200) || '.1', 0,"
+                " strftime('%Y-%m-%d %H:%M:%f', 'now', '-' || (i % 30) || ' days', '-' || (i % 86400) || ' seconds')"
+                " FROM n",
+                (n,),
+            )
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the measurement starts with an empty WAL
+    finally:
+        db.close()
 
 
 def _ratio(res: Result, base: Result, q: float) -> float:
@@ -225,6 +266,7 @@ if __name__ == "__main__":
         "--surface", choices=("api", "openai", "both"), default="api", help="which REST chat endpoint to measure"
     )
     parser.add_argument("--limits", action="store_true", help="also measure a key with limits (ratio to none)")
+    parser.add_argument("--grown", type=int, default=0, help="then N earlier usage records (ratio to empty)")
     args = parser.parse_args()
     surfaces = ["api", "openai"] if args.surface == "both" else [args.surface]
-    main(args.requests, args.concurrency, args.workers, surfaces, args.limits)
+    main(args.requests, args.concurrency, args.workers, surfaces, args.limits, args.grown)
