@@ -148,8 +148,6 @@ async def start_hub(settings: Settings) -> Hub:
     worker), after releasing what a crashed process left held."""
     hub = Hub.create(settings)
     hub.ledger.start()
-    await hub.usage_mover.drain()  # what a process that stopped abruptly left in the inbox
-    hub.usage_mover.start()
     hub.instances = Instances(hub)  # before anything can hold credits: refunds what stopped processes held
     await hub.instances.start()
     hub.catalog = load_catalog(settings.catalog_dir)

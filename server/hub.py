@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from server.config import Settings
 from server.db.ledger import LedgerThread
 from server.db.session import create_engine, session_factory
-from server.db.usage_inbox import UsageMover
 
 if TYPE_CHECKING:
     from server.catalog.catalog import Catalog
@@ -33,8 +32,6 @@ class Hub:
     sessions: async_sessionmaker
     jwt_secret: str
     ledger: LedgerThread  # hot-path database access (auth, reserve, settle); see server.db.ledger
-    # moves settled usage records into usage_records; readers of that table call `drain()` first
-    usage_mover: UsageMover = field(init=False)
     catalog: Catalog = field(init=False)
     http: UpstreamClient = field(init=False)  # the one pooled upstream client (server.providers.http)
     streams: ActiveStreams = field(init=False)  # streams in flight, for stop-stream
@@ -50,15 +47,13 @@ class Hub:
     @classmethod
     def create(cls, settings: Settings) -> Hub:
         engine = create_engine(settings.database_url)
-        hub = cls(
+        return cls(
             settings,
             engine,
             session_factory(engine),
             settings.resolved_jwt_secret(),
             LedgerThread(settings.database_url, commit_delay=settings.ledger_commit_delay_ms / 1000),
         )
-        hub.usage_mover = UsageMover(hub.ledger)
-        return hub
 
     def in_background(self, coro) -> asyncio.Task:
         """Runs `coro` as a task the caller's cancellation cannot reach; `close` waits for it."""
@@ -81,6 +76,5 @@ class Hub:
             self.instances = None
         if hasattr(self, "http"):
             await self.http.aclose()
-        await self.usage_mover.stop()
         await self.ledger.stop()
         await self.engine.dispose()

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -273,21 +272,6 @@ def start_gateway(
         gw.close()
         raise
     return gw
-
-
-def usage_records(gw: Gateway, user_id: int) -> list[dict]:
-    """The user's usage records in the order they were settled, read from the gateway's SQLite file: those the
-    server moved into usage_records already, then those still in its inbox (server.db.usage_inbox)."""
-    db = sqlite3.connect(gw.workdir / "hub.db")
-    db.row_factory = sqlite3.Row
-    try:
-        query = (
-            "SELECT * FROM (SELECT 0 AS moved_later, * FROM usage_records WHERE user_id = ?"
-            " UNION ALL SELECT 1, * FROM usage_inbox WHERE user_id = ?) ORDER BY moved_later, id"
-        )
-        return [{k: r[k] for k in r.keys() if k != "moved_later"} for r in db.execute(query, (user_id, user_id))]
-    finally:
-        db.close()
 
 
 def fake_requests(gw: Gateway) -> list[dict]:

@@ -25,11 +25,6 @@ per operation as a batch of 4). Without a queue a wait would only idle the reque
 wait cost a quarter of the throughput at 8 concurrent callers), so an unqueued or unsaturated loop (c=1, light
 load) never waits.
 
-`run_exclusive()` runs an operation on the thread while the loop's batches wait for it to finish: for long
-statements that run inside the database without the GIL (moving the usage inbox, server.db.usage_inbox), so the
-loop keeps serving requests meanwhile instead of finding the database locked and sending its batches to the
-thread.
-
 `read()` runs a read-only operation at once on the loop's connection (in WAL mode a read never waits for a
 writer), without a transaction, a commit or a wait for the batch: how every request is authenticated.
 
@@ -101,7 +96,6 @@ class LedgerThread:
         self._inline: Connection | None = None
         self._tick: list[tuple[Callable[[Connection], Any], asyncio.Future]] = []  # the inline batch
         self._tick_handle: asyncio.TimerHandle | asyncio.Handle | None = None
-        self._held = 0  # exclusive operations running on the thread: the inline batch waits for them
         self.commit_delay = commit_delay
         self.wal_restart_frames = wal_restart_frames
         self.wal_size_limit = wal_size_limit
@@ -135,9 +129,7 @@ class LedgerThread:
         future = self._loop.create_future()
         if self._inline is not None and self._pending == 0:
             self._tick.append((op, future))
-            if self._held:
-                pass  # runs when the exclusive operations are done (_unhold)
-            elif len(self._tick) == 1:
+            if len(self._tick) == 1:
                 delay = self._delay()
                 if delay:
                     self._tick_handle = self._loop.call_later(delay, self._run_tick)
@@ -149,21 +141,6 @@ class LedgerThread:
         else:
             self._to_thread(op, future)
         return await future
-
-    async def run_exclusive(self, op: Callable[[Connection], T]) -> T:
-        """Runs op(conn) in a transaction on the thread while the loop's own batches wait for it: for long
-        statements that run inside the database without the GIL (moving the usage inbox), during which the
-        loop keeps serving requests up to their next ledger operation, instead of finding the database locked."""
-        future = self._loop.create_future()
-        self._held += 1
-        future.add_done_callback(self._unhold)
-        self._queue.put((op, future))
-        return await future
-
-    def _unhold(self, _future: asyncio.Future) -> None:
-        self._held -= 1
-        if not self._held and self._tick and self._tick_handle is None:
-            self._tick_handle = self._loop.call_soon(self._run_tick)
 
     def _delay(self) -> float:
         """How long a new batch waits for more operations: a fraction of how long requests queue, at most
@@ -195,10 +172,8 @@ class LedgerThread:
     def _run_tick(self) -> None:
         """Commits the operations of the loop iteration that just ended on the inline connection; those that
         found the database locked by another connection go to the thread (which waits for the lock)."""
-        self._tick_handle = None
-        if self._held:  # a timer that fired meanwhile: _unhold runs the batch
-            return
         batch, self._tick = [item for item in self._tick if not item[1].done()], []  # cancelled: never run
+        self._tick_handle = None
         if self._inline is None:  # stopped meanwhile
             for op, future in batch:
                 self._to_thread(op, future)

@@ -153,8 +153,10 @@ class ActiveStream(Base):
     instance_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the process that runs it
 
 
-class _UsageColumns:
-    """The columns of a usage record, shared by `UsageRecord` and `UsageInbox` (same names, types, order)."""
+class UsageRecord(Base):
+    """One row per gateway request (success, error or stopped): what analytics and bills are made of."""
+
+    __tablename__ = "usage_records"
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     request_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -179,30 +181,11 @@ class _UsageColumns:
     response_content: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-
-class UsageRecord(_UsageColumns, Base):
-    """One row per gateway request (success, error or stopped): what analytics and bills are made of. Written
-    through `UsageInbox` (server.db.usage_inbox moves them here)."""
-
-    __tablename__ = "usage_records"
-
     __table_args__ = (
         Index("ix_usage_user_created", "user_id", "created_at"),
         Index("ix_usage_user_session_created", "user_id", "session_id", "created_at"),
         Index("ix_usage_created_model", "created_at", "provider", "model"),
     )
-
-
-class UsageInbox(_UsageColumns, Base):
-    """Usage records just settled, not yet in `usage_records`. A settlement writes its record here, in the
-    transaction that moves the credits: a table with no secondary index, whose inserts (time-ordered ids) all
-    land on its last page. `usage_records` carries nine indexes, six of them in latency order, where each new
-    record lands on a page of its own: written on the request path, those were most of a settlement's database
-    work, growing with the table. The ledger thread moves the inbox into `usage_records` in bulk, in one
-    statement that runs without the GIL, and every reader of `usage_records` drains it first
-    (server.db.usage_inbox)."""
-
-    __tablename__ = "usage_inbox"
 
 
 class utc_day(FunctionElement):  # noqa: N801 - used like a SQL function

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, UsageRecord, utc_day
 from server.domain import clock
-from server.domain.usage_stats import day_bounds, day_range, records_snapshot
+from server.domain.usage_stats import day_bounds, day_range, snapshot
 from server.domain.validation import Checker
 
 if TYPE_CHECKING:
@@ -488,7 +488,8 @@ async def _records(session: AsyncSession, q: UsageQuery) -> list[Any]:
 
 
 async def usage_data(hub: Hub, q: UsageQuery) -> UsageData:
-    async with records_snapshot(hub, q.filters.user_id) as session:
+    async with hub.sessions() as session:
+        await snapshot(session)
         totals = await _totals(session, q.filters)
         if q.group_by:
             groups, count = await _groups(session, q)
@@ -501,7 +502,8 @@ async def session_data(hub: Hub, f: Filters, limit: int, offset: int) -> tuple[l
     """Sessions with records in the range, most recently active first, with their interactions (oldest first).
     Totals and first / last times come from the per-day session rollup (the range is whole days, so its rows
     in the range are exactly the records in the range); one session (a session filter) from its records."""
-    async with records_snapshot(hub, f.user_id) as session:
+    async with hub.sessions() as session:
+        await snapshot(session)
         if f.session_id is None:
             t = UsageDailySession
             where = [*_rollup_conds(f, t), t.session_id != ""]
@@ -568,7 +570,8 @@ async def model_performance(hub: Hub, f: Filters) -> list[ModelStats]:
         .group_by(UsageDaily.provider, UsageDaily.model)
         .order_by(requests.desc(), UsageDaily.provider, UsageDaily.model)
     )
-    async with records_snapshot(hub, f.user_id) as session:
+    async with hub.sessions() as session:
+        await snapshot(session)
         rows = (await session.execute(stmt)).all()
         models = [ModelStats(r[0], r[1], Agg.of(r[2:8]), int(r[8] or 0), float(r[9] or 0.0)) for r in rows]
         found = await percentiles(

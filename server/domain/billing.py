@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from server import metrics
-from server.db.models import CreditHold, Instance, Transaction, UsageInbox, User, VideoJob
+from server.db.models import CreditHold, Instance, Transaction, UsageRecord, User, VideoJob
 from server.db.prepared import Prepared, PreparedInsert
 from server.domain import clock, limits, usage_stats
 from server.domain.caller import Caller
@@ -115,7 +115,7 @@ _DELETE_HOLD = Prepared(
 )
 _INSERT_HOLD = PreparedInsert(CreditHold)
 _INSERT_LEDGER = PreparedInsert(Transaction)
-_INSERT_USAGE = PreparedInsert(UsageInbox)  # moved to usage_records off the request path (server.db.usage_inbox)
+_INSERT_USAGE = PreparedInsert(UsageRecord)
 
 
 async def reserve(

@@ -51,7 +51,6 @@ async def trending(hub: Hub, days: int, limit: int) -> tuple[list[TrendingRow], 
         .group_by(UsageRecord.provider, UsageRecord.model)
         .order_by(requests.desc(), UsageRecord.provider, UsageRecord.model)
     )
-    await hub.usage_mover.drain()  # the records settled so far (server.db.usage_inbox)
     async with hub.sessions() as session:
         rows = (await session.execute(stmt)).all()
     total = sum(int(r[2]) for r in rows)

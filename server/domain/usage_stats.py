@@ -10,9 +10,7 @@ tests and the benchmark use it after inserting records directly).
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,7 +21,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.ledger import FLUSH
-from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, UsageInbox, User
+from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, User
 from server.db.prepared import run_sql
 from server.domain import clock
 from server.domain.validation import Checker
@@ -268,26 +266,6 @@ async def snapshot(session: AsyncSession) -> None:
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     elif session.bind.dialect.name == "sqlite":
         await (await session.connection()).exec_driver_sql("BEGIN")
-
-
-SNAPSHOT_TRIES = 5  # drains before an answer may trail the rollups by records settled during the last one
-
-
-@contextlib.asynccontextmanager
-async def records_snapshot(hub: Hub, user_id: int) -> AsyncIterator[AsyncSession]:
-    """A session whose reads are one snapshot (`snapshot`) in which every record of the user settled by then
-    is in usage_records, none in the inbox (server.db.usage_inbox), so the records agree with the rollups,
-    which a settlement updates at once. Drains the inbox, then checks inside the snapshot: a record of the
-    user's settled between the two makes it drain again, up to SNAPSHOT_TRIES times."""
-    pending = select(UsageInbox.id).where(UsageInbox.user_id == user_id).limit(1)
-    for attempt in range(1, SNAPSHOT_TRIES + 1):
-        await hub.usage_mover.drain()
-        async with hub.sessions() as session:
-            await snapshot(session)
-            if attempt < SNAPSHOT_TRIES and (await session.execute(pending)).first() is not None:
-                continue
-            yield session
-            return
 
 
 # --- /user/usage ------------------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from server.db.models import (
     UsageDaily,
     UsageDailyClient,
     UsageDailySession,
-    UsageInbox,
     UsageRecord,
     User,
     VideoJob,
@@ -230,16 +229,7 @@ async def set_api_key_active(hub: Hub, user_id: int, key_id: int, active: bool) 
 async def delete_account(hub: Hub, user_id: int) -> None:
     """Irreversible: the user's jobs, usage, ledger, keys and the user go in one transaction."""
     async with hub.sessions() as session, session.begin():
-        user_tables = (
-            VideoJob,
-            UsageInbox,
-            UsageRecord,
-            UsageDaily,
-            UsageDailySession,
-            UsageDailyClient,
-            Transaction,
-            CreditHold,
-        )
+        user_tables = (VideoJob, UsageRecord, UsageDaily, UsageDailySession, UsageDailyClient, Transaction, CreditHold)
         for model in (*user_tables, ActiveStream, ApiKey):
             await session.execute(delete(model).where(model.user_id == user_id))
         await session.execute(delete(User).where(User.id == user_id))

@@ -35,7 +35,7 @@ from sqlalchemy import exists, func, insert, select, update
 
 from server.catalog import pricing
 from server.db import leader
-from server.db.models import CreditHold, UsageInbox, UsageRecord, VideoJob
+from server.db.models import CreditHold, UsageRecord, VideoJob
 from server.domain import billing, clock, media
 from server.domain.auth import Principal
 from server.domain.caller import Caller
@@ -303,7 +303,6 @@ async def settle_unsettled(hub: Hub, older_than: timedelta = RECOVERY_GRACE) -> 
             select(VideoJob)
             .where(*final, VideoJob.byok.is_(True), VideoJob.updated_at > now - BYOK_RECOVERY_WINDOW)
             .where(~exists().where(UsageRecord.request_id == VideoJob.id))
-            .where(~exists().where(UsageInbox.request_id == VideoJob.id))  # settled, not yet moved
             .limit(MAX_JOBS_PER_TICK)
         )
         jobs += list(byok)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
 from collections.abc import Iterator
 
 import grpc
@@ -20,7 +21,7 @@ from server.catalog.catalog import load_catalog
 from server.domain import tokens
 from tests.e2e.conftest import bearer
 from tests.fakes.providers import PIXEL_PNG
-from tests.harness import Gateway, fake_requests, start_gateway, usage_records
+from tests.harness import Gateway, fake_requests, start_gateway
 
 MODELS = [
     "openai/gpt-4o-mini",
@@ -128,7 +129,12 @@ def sse(api: httpx.Client, key: str, model: str, messages: list, **fields) -> li
 
 
 def rows(gw: Gateway, user_id: int) -> list[dict]:
-    return usage_records(gw, user_id)
+    db = sqlite3.connect(gw.workdir / "hub.db")
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM usage_records WHERE user_id = ? ORDER BY id", (user_id,))]
+    finally:
+        db.close()
 
 
 def catalog_entry(gw: Gateway, model: str) -> dict:

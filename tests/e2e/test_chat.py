@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import bearer
-from tests.harness import Gateway, fake_requests, usage_records
+from tests.harness import Gateway, fake_requests
 
 
 def balance(rest: httpx.Client, key: str) -> float:
@@ -19,7 +19,13 @@ def balance(rest: httpx.Client, key: str) -> float:
 
 
 def usage_rows(gateway: Gateway, user_id: int) -> list[dict]:
-    return usage_records(gateway, user_id)
+    db = sqlite3.connect(gateway.workdir / "hub.db")
+    db.row_factory = sqlite3.Row
+    try:
+        rows = db.execute("SELECT * FROM usage_records WHERE user_id = ? ORDER BY id", (user_id,)).fetchall()
+        return [dict(r) for r in rows]
+    finally:
+        db.close()
 
 
 def ledger_sum(gateway: Gateway, user_id: int) -> int:

@@ -186,7 +186,7 @@ def test_delete_account_removes_everything(gateway: Gateway, rest: httpx.Client,
     assert rest.get("/user/me", headers=bearer(second)).status_code == 401
     db = sqlite3.connect(gateway.workdir / "hub.db")
     try:
-        for table in ("users", "api_keys", "transactions", "usage_records", "usage_inbox", "usage_daily", "video_jobs"):
+        for table in ("users", "api_keys", "transactions", "usage_records", "usage_daily", "video_jobs"):
             column = "id" if table == "users" else "user_id"
             count = db.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (user_id,)).fetchone()[0]
             assert count == 0, table

@@ -524,7 +524,6 @@ async def scalar(hub: Hub, query):
 
 async def state(hub: Hub, principal: Principal, job_id: str) -> tuple:
     """(job status, balance, usage records, ledger charges, holds) of one job."""
-    await hub.usage_mover.drain()
     balance = await scalar(hub, select(User.balance_nanos).where(User.id == principal.user_id))
     rows = await scalar(hub, select(func.count()).select_from(UsageRecord).where(UsageRecord.request_id == job_id))
     charges = await scalar(hub, select(func.count()).select_from(Transaction).where(Transaction.request_id == job_id))

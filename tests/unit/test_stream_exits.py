@@ -88,7 +88,6 @@ async def ledger_state(hub: Hub, call: inference.ChatCall) -> tuple[int, list[Us
     """(credits spent, usage records of the request, holds left) once every background settlement ended."""
     if hub.background:
         await asyncio.gather(*hub.background)
-    await hub.usage_mover.drain()
     async with hub.sessions() as session:
         balance = await session.scalar(select(User.balance_nanos).where(User.id == call.meter.reservation.user_id))
         rows = (await session.scalars(select(UsageRecord).where(UsageRecord.request_id == call.response_id))).all()
