@@ -163,6 +163,9 @@ async def test_the_wal_stays_bounded_under_constant_writes() -> None:
         assert written > 4 * 1024 * 1024
         later = sizes[len(sizes) // 2 :]
         assert min(later) < max(sizes) / 2  # restarted and cut back while the writes went on
-        assert sizes[-1] < written / 2
+        # again and again, not once: without restarts the WAL only grows (to about everything written). How
+        # late the last restart comes depends on the machine (a RESTART waits for the writer of the moment).
+        cut_backs = sum(1 for before, after in zip(sizes, sizes[1:], strict=False) if after < before / 2)
+        assert cut_backs >= 2 and min(later) < written / 4
     finally:
         await ledger.stop()
