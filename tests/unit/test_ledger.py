@@ -4,6 +4,7 @@ the database by the ledger thread (the hot connections never checkpoint on commi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import tempfile
 import time
@@ -165,7 +166,7 @@ async def test_the_wal_stays_bounded_under_constant_writes() -> None:
         assert min(later) < max(sizes) / 2  # restarted and cut back while the writes went on
         # again and again, not once: without restarts the WAL only grows (to about everything written). How
         # late the last restart comes depends on the machine (a RESTART waits for the writer of the moment).
-        cut_backs = sum(1 for before, after in zip(sizes, sizes[1:], strict=False) if after < before / 2)
+        cut_backs = sum(1 for before, after in itertools.pairwise(sizes) if after < before / 2)
         assert cut_backs >= 2 and min(later) < written / 4
     finally:
         await ledger.stop()
