@@ -123,9 +123,9 @@ def _endpoints(upstreams: list[tuple[str, int]]) -> str:
 
 def envoy_concurrency(settings: Settings, upstreams: int) -> int:
     """HUB_ENVOY_CONCURRENCY, else one worker thread per two of the `upstreams` gRPC servers, between 1 and the
-    number of cores. Measured on 2 cores (one server process, c=64): 1 worker instead of Envoy's default of one
-    per core cut Envoy's CPU per request by a tenth and the server's too (one HTTP/2 connection carries more
-    streams per read than two)."""
+    number of cores. Measured on 2 cores (one server process, c=64, alternating A/B): 1 worker instead of Envoy's
+    default of one per core took about a tenth less Envoy CPU per request; the throughput effect was within the
+    machine's noise (README, "Benchmarks")."""
     if settings.envoy_concurrency is not None:
         return settings.envoy_concurrency
     return max(1, min(-(-upstreams // 2), os.cpu_count() or 1))
