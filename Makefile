@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BUF := node_modules/.bin/buf
 PROTOS := $(wildcard proto/indoxhub/v1/*.proto)
 
-.PHONY: setup run serve gen check-gen lint fmt test test-fast bench bench-peers clean
+.PHONY: setup run serve gen check-gen lint fmt test test-fast bench bench-peers bench-instructions clean
 
 setup: $(VENV)/.installed node_modules/.installed build/third_party/google/api/annotations.proto
 
@@ -61,6 +61,12 @@ bench: setup
 
 bench-peers: setup
 	$(PY) -m bench.peers
+
+# Instructions per request under valgrind (Debian package valgrind, installed when missing).
+bench-instructions: setup
+	@command -v valgrind >/dev/null || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq valgrind >/dev/null; }
+	$(PY) -m bench.instructions
 
 clean:
 	rm -rf build .pytest_cache
