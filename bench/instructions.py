@@ -1,10 +1,11 @@
 """Instructions per chat request (valgrind's callgrind): the gateway's handler against the forwarding floor.
 
-    .venv/bin/python -m bench.instructions [--requests 400] [--concurrency 16]      (= make bench-instructions)
+    .venv/bin/python -m bench.instructions [--requests 300] [--concurrency 1] [--repeat 1]   (= make bench-instructions)
 
 Why: on a shared VM, time and CPU per request drift by a third from one minute to the next, so a change worth
-a few percent cannot be seen in them. The number of instructions a request executes does not drift: repeated
-runs agree within about 0.5 %. This counts them for two handlers, one after the other, in one run:
+a few percent cannot be seen in them. The number of instructions a request executes drifts far less: with one
+caller, repeated runs agree within about 1.5 % (the ledger thread's checkpoints and the collector's timing are
+the rest). This counts them for two handlers, one after the other, in one run:
 
 - `floor`: bench.floor's Forwarder, which makes one aiohttp call upstream and relays the answer;
 - `gateway`: the real `ChatService/CreateChatCompletion` servicer with everything it does (auth against the key
@@ -12,7 +13,9 @@ runs agree within about 0.5 %. This counts them for two handlers, one after the 
   fresh SQLite file, with the server's own garbage-collector settings.
 
 Each runs in its own process under callgrind, collection switched on only around the measured requests (after
-a warm-up), with `--concurrency` callers in one event loop against bench.fake_upstream. What is left out is the
+a warm-up), with `--concurrency` callers in one event loop against bench.fake_upstream. With one caller every
+request commits its reservation and its settlement alone; with more, operations share ledger batches, and how
+they fall into batches moves the count by a few percent between runs. What is left out is the
 same for both: grpc.aio (the servicer is called with a stand-in for the gRPC context) and Envoy. The table gives
 instructions per request, and the gateway's as a ratio to the floor's and minus it (what metering executes).
 Instructions are not time (a cache miss or a system call counts as little), so use this for changes to the
@@ -191,8 +194,8 @@ def main(requests: int, concurrency: int, repeat: int) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--child", choices=SCENARIOS, help=argparse.SUPPRESS)
     parser.add_argument("--upstream", help=argparse.SUPPRESS)
