@@ -134,10 +134,34 @@ def _count(scenario: str, requests: int, concurrency: int, env: dict[str, str], 
             key,
         ]
         subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for line in target.read_text().splitlines():
-            if line.startswith("totals:"):
-                return int(line.split()[1])
+        return totals(target.read_text())
+
+
+def totals(callgrind_out: str) -> int:
+    """The instructions a callgrind output file counts (its `totals:` line; `summary:` is 0 when collection
+    was switched on and off by callgrind_control)."""
+    for line in callgrind_out.splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
     raise RuntimeError("callgrind wrote no totals")
+
+
+def table(per_request: dict[str, list[float]], requests: int, concurrency: int) -> str:
+    """The printed report: each handler's fewest instructions per request over the runs, every run, and the
+    gateway against the floor of the same run."""
+    floor = min(per_request["floor"])
+    lines = [
+        f"instructions per chat request (callgrind), {requests} requests, {concurrency} concurrent, "
+        f"{len(per_request['floor'])}x",
+        "| handler | instructions/request | runs | vs floor |",
+        "|---|---|---|---|",
+    ]
+    for scenario in SCENARIOS:
+        best = min(per_request[scenario])
+        runs = " / ".join(f"{c / 1e6:.3f} M" for c in per_request[scenario])
+        ratio = "1.00x" if scenario == "floor" else f"{best / floor:.2f}x (+{(best - floor) / 1e6:.3f} M)"
+        lines.append(f"| {scenario} | {best / 1e6:.3f} M | {runs} | {ratio} |")
+    return "\n".join(lines)
 
 
 def main(requests: int, concurrency: int, repeat: int) -> None:
@@ -181,15 +205,7 @@ def main(requests: int, concurrency: int, repeat: int) -> None:
         fake.terminate()
         fake.wait()
         shutil.rmtree(data, ignore_errors=True)
-    print(f"instructions per chat request (callgrind), {requests} requests, {concurrency} concurrent, {repeat}x")
-    print("| handler | instructions/request | runs | vs floor |")
-    print("|---|---|---|---|")
-    floor = min(counts["floor"])
-    for scenario in SCENARIOS:
-        best = min(counts[scenario])
-        runs = " / ".join(f"{c / 1e6:.3f} M" for c in counts[scenario])
-        ratio = "1.00x" if scenario == "floor" else f"{best / floor:.2f}x (+{(best - floor) / 1e6:.3f} M)"
-        print(f"| {scenario} | {best / 1e6:.3f} M | {runs} | {ratio} |")
+    print(table(counts, requests, concurrency))
 
 
 if __name__ == "__main__":
