@@ -34,19 +34,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tests.harness import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ("floor", "gateway")
 BODY = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello in one short sentence."}]}
 BODY["max_tokens"] = 32
 WARMUP = 100
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _toggle(on: bool) -> None:
@@ -168,7 +162,7 @@ def main(requests: int, concurrency: int, repeat: int) -> None:
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed: `make bench-instructions` installs it (Debian package valgrind)")
     requests -= requests % concurrency
-    port = _free_port()
+    port = free_port()
     upstream = f"http://127.0.0.1:{port}/v1"
     data = Path(tempfile.mkdtemp(prefix="hub-bench-ir-"))
     env = {
