@@ -1,6 +1,6 @@
 """This gateway side by side with other AI gateways, in one session, through the shared peers harness.
 
-    .venv/bin/python -m bench.peers [--peers indoxhub,indoxhub-v1,indoxhub-2w,mlflow,portkey,minimal-py]
+    .venv/bin/python -m bench.peers [--peers indoxhub,indoxhub-v1,indoxhub-2w,indoxhub-v1-2w,mlflow,portkey,...]
                                     [--reps 3] [--harness ../shared/bench-peers] [--workdir /tmp/peers]
 
 The harness (`../shared/bench-peers`, see its README) drives every gateway the same way: one fake OpenAI
@@ -22,10 +22,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = ("indoxhub", "indoxhub-v1", "indoxhub-2w")
+OURS = ("indoxhub", "indoxhub-v1", "indoxhub-2w", "indoxhub-v1-2w")
+# Entries of ours that the harness's peers.sh does not name, driven through its bench.py the same way as its
+# `indoxhub-v1` entry: name -> (path prefix, server processes).
+EXTRA = {"indoxhub-v1-2w": ("/v1", 2)}
 TARGETS = ("mlflow", "portkey")  # the gateways the throughput target is set against
 FLOOR = "stack-floor"  # bench.floor: our Envoy config + grpc.aio server, a handler that only forwards
-DEFAULT_PEERS = "indoxhub,indoxhub-v1,indoxhub-2w,stack-floor,mlflow,portkey,minimal-py"
+DEFAULT_PEERS = "indoxhub,indoxhub-v1,indoxhub-2w,indoxhub-v1-2w,stack-floor,mlflow,portkey,minimal-py"
 
 
 def _harness_default() -> Path:
@@ -62,9 +65,25 @@ def floor_command(workdir: Path, reps: int) -> list[str]:
     return [*command, "--gw-model", "openai/gpt-4o-mini"]
 
 
+def extra_command(workdir: Path, name: str, reps: int) -> list[str]:
+    """The harness's bench.py driving its run_indoxhub.sh for an EXTRA entry (as peers.sh drives its own)."""
+    prefix, workers = EXTRA[name]
+    command = [str(workdir / "venv-tools" / "bin" / "python"), "bench.py", "--name", name, "--reps", str(reps)]
+    command += ["--gw-cmd", "./run_indoxhub.sh", "--gw-env", f"HUB_WORKERS={workers}"]
+    command += ["--gw-url", "http://127.0.0.1:18880", "--gw-path", f"{prefix}/chat/completions"]
+    command += ["--gw-emb-path", f"{prefix}/embeddings", "--gw-model", "openai/gpt-4o-mini"]
+    command += ["--gw-emb-model", "openai/text-embedding-3-small"]
+    return [*command, "--gw-header-file", "/tmp/perf-data/auth-header"]
+
+
 def run_peer(workdir: Path, name: str, reps: int) -> Path:
     env = {**os.environ, "HUB_CHECKOUT": str(ROOT)}
-    command = floor_command(workdir, reps) if name == FLOOR else ["./peers.sh", name, "--reps", str(reps)]
+    if name == FLOOR:
+        command = floor_command(workdir, reps)
+    elif name in EXTRA:
+        command = extra_command(workdir, name, reps)
+    else:
+        command = ["./peers.sh", name, "--reps", str(reps)]
     subprocess.run(command, cwd=workdir, env=env, check=True)
     return workdir / "results" / f"{name}.json"
 
@@ -143,8 +162,9 @@ def report(results: dict[str, dict]) -> str:
         notes: list[str] = []
         if ours == "indoxhub":
             checks.append(("RSS <= 250 MB", (f["rss"][1] or 1e9) <= 250))
-        if ours == "indoxhub-2w" and rows.get("indoxhub", {}).get("rps64"):
-            one = rows["indoxhub"]
+        single = {"indoxhub-2w": "indoxhub", "indoxhub-v1-2w": "indoxhub-v1"}.get(ours)  # its one-process entry
+        if single and rows.get(single, {}).get("rps64"):
+            one = rows[single]
             ratio = (f["rps64"] or 0) / one["rps64"]
             checks.append((f"2 processes >= 1.6x one ({ratio:.2f}x)", ratio >= 1.6))
             if one["cpu64"]:

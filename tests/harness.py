@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -187,6 +188,8 @@ class Gateway:
             self.kill_replica(index, signal.SIGTERM)
 
     def close(self) -> None:
+        """Stops every process, then removes the work directory (database, logs) unless HUB_KEEP_TEST_DIRS is
+        set: each run of the suite would otherwise leave some hundred of them in /tmp."""
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.terminate()
@@ -195,6 +198,9 @@ class Gateway:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait()
+        if not os.environ.get("HUB_KEEP_TEST_DIRS"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 GRPC_ROUND_ROBIN = (("grpc.lb_policy_name", "round_robin"),)

@@ -18,7 +18,6 @@ import hashlib
 import logging
 import os
 import socket
-import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -126,13 +125,14 @@ class PostgresNotifier(Notifier):
 
 
 def socket_dir(database_path: Path, channel: str) -> Path:
-    """`<db file>.<channel>/` beside the database; a short directory under the temp dir if that path would
-    be too long for a socket address."""
+    """`<db file>.<channel>/` beside the database; a short directory in /tmp if that path would be too long for
+    a socket address. /tmp and not the temp dir: every process of the database must find the same directory,
+    whatever TMPDIR each was started with (and a long TMPDIR would not be short enough either)."""
     beside = database_path.resolve().with_name(f"{database_path.name}.{channel}")
     if len(str(beside).encode()) + 48 <= SUN_PATH_MAX:
         return beside
     digest = hashlib.sha256(str(database_path.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"hub-{channel}-{digest}"
+    return Path("/tmp") / f"hub-{channel}-{digest}"
 
 
 class LocalSocketNotifier(Notifier):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.peers import report
+from bench.peers import extra_command, report
 
 
 def _result(rps64: float, *, c1=(1.0, 3.0), ttfb=1.5, cpu=1.8, rss=(120, 200), p99=100.0, err=0) -> dict:
@@ -79,3 +79,26 @@ def test_the_floor_sends_the_least_an_openai_upstream_needs() -> None:
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+
+
+def test_the_openai_surface_with_two_processes_is_compared_with_its_own_one_process_row() -> None:
+    text = report({"indoxhub-v1": _result(500), "indoxhub-v1-2w": _result(700), "mlflow": _result(650)})
+    lines = text.splitlines()
+    assert "indoxhub-v1-2w: c=64 throughput 1.08x mlflow" in lines
+    assert "  [NOT met] 2 processes >= 1.6x one (1.40x)" in lines
+
+
+def test_an_extra_entry_runs_the_harness_bench_with_its_path_and_processes(tmp_path) -> None:
+    command = extra_command(tmp_path, "indoxhub-v1-2w", 3)
+    assert command[:6] == [
+        str(tmp_path / "venv-tools" / "bin" / "python"),
+        "bench.py",
+        "--name",
+        "indoxhub-v1-2w",
+        "--reps",
+        "3",
+    ]
+    pairs = dict(zip(command[6::2], command[7::2], strict=True))
+    assert pairs["--gw-env"] == "HUB_WORKERS=2"
+    assert pairs["--gw-path"] == "/v1/chat/completions"
+    assert pairs["--gw-header-file"] == "/tmp/perf-data/auth-header"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import sqlite3
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -170,3 +172,72 @@ async def test_the_wal_stays_bounded_under_constant_writes() -> None:
         assert cut_backs >= 2 and min(later) < written / 4
     finally:
         await ledger.stop()
+
+
+def _lock_writer(path: Path) -> sqlite3.Connection:
+    """Another connection (as another server process would) holding the write lock until it commits."""
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+class _Insert:
+    """An operation that records on which thread each try ran, and sets `tried` once it has run `times` times
+    (from whichever thread)."""
+
+    def __init__(self, times: int) -> None:
+        self.where: list[str] = []
+        self.times = times
+        self.tried = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    def __call__(self, c) -> int:
+        self.where.append(threading.current_thread().name)
+        if len(self.where) == self.times:
+            self._loop.call_soon_threadsafe(self.tried.set)
+        return c.execute(text("INSERT INTO t (v) VALUES ('x')")).rowcount
+
+
+async def test_a_batch_that_finds_the_database_locked_is_tried_again_on_the_loop(ledger) -> None:
+    ledger, path = ledger
+    other = _lock_writer(path)
+    insert = _Insert(times=2)
+    task = asyncio.create_task(ledger.run(insert))
+    await insert.tried.wait()  # tried, found it locked, tried again: still locked
+    assert ledger._pending == 0  # not handed to the thread meanwhile
+    other.commit()
+    assert await task == 1
+    assert set(insert.where) == {threading.current_thread().name}  # every try on the loop's connection
+    assert await ledger.run(lambda c: c.execute(text("SELECT count(*) FROM t")).scalar()) == 1
+    other.close()
+
+
+async def test_a_lock_held_longer_than_the_retries_sends_the_batch_to_the_thread_which_waits() -> None:
+    path = Path(tempfile.mkdtemp(prefix="hub-ledger-")) / "l.db"
+    ledger = LedgerThread(f"sqlite+aiosqlite:///{path}", locked_retries=(0.001, 0.001))
+    ledger.start()
+    try:
+        await ledger.run(lambda c: c.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
+        other = _lock_writer(path)
+        insert = _Insert(times=4)  # three tries on the loop, then the thread's
+        task = asyncio.create_task(ledger.run(insert))
+        await insert.tried.wait()
+        other.commit()  # the thread was waiting for the lock meanwhile
+        assert await task == 1
+        assert insert.where == [threading.current_thread().name] * 3 + ["ledger"]
+        other.close()
+    finally:
+        await ledger.stop()
+
+
+async def test_stopping_runs_a_batch_still_waiting_for_its_turn(ledger) -> None:
+    ledger, path = ledger
+    other = _lock_writer(path)
+    insert = _Insert(times=1)
+    task = asyncio.create_task(ledger.run(insert))
+    await insert.tried.wait()  # found it locked: now waiting for its retry
+    other.commit()
+    other.close()
+    await ledger.stop()
+    assert await task == 1
+    assert insert.where[-1] == "ledger"
