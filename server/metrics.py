@@ -23,6 +23,11 @@ LEDGER_BATCH = Histogram(
     ["path"],  # "loop": the event loop's own connection; "thread": the ledger thread
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
 )
+LEDGER_LOCKED = Counter(
+    "hub_ledger_locked_batches_total",
+    "Inline ledger batches that found the SQLite write lock taken (another process or a checkpoint)",
+    ["then"],  # "retry": tried again on the loop a little later; "thread": handed to the ledger thread
+)
 # Read when scraped (set_function in server.app), so requests pay nothing for it.
 QUEUE_WAIT = Gauge(
     "hub_queue_wait_seconds",

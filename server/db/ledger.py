@@ -52,7 +52,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import OperationalError
 
 from server.db.session import WAL_SIZE_LIMIT, sqlite_pragmas
-from server.metrics import LEDGER_BATCH
+from server.metrics import LEDGER_BATCH, LEDGER_LOCKED
 
 log = logging.getLogger("hub.ledger")
 
@@ -74,6 +74,8 @@ LOCKED_RETRIES = (0.001, 0.002, 0.004, 0.008)
 _STOP = object()
 _LOOP_BATCHES = LEDGER_BATCH.labels("loop")
 _THREAD_BATCHES = LEDGER_BATCH.labels("thread")
+_LOCKED_RETRIED = LEDGER_LOCKED.labels("retry")
+_LOCKED_TO_THREAD = LEDGER_LOCKED.labels("thread")
 FLUSH = "ledger.flush"  # conn.info key: work an operation defers to the end of its batch's transaction
 
 
@@ -213,11 +215,13 @@ class LedgerThread:
         `locked_retries`, ahead of those that arrive meanwhile; after the last, on the thread."""
         if self._locked_tries >= len(self.locked_retries):
             self._locked_tries = 0
+            _LOCKED_TO_THREAD.inc()
             for op, future in items:
                 self._to_thread(op, future)
             return
         delay = self.locked_retries[self._locked_tries]
         self._locked_tries += 1
+        _LOCKED_RETRIED.inc()
         self._tick[:0] = items
         if self._tick_handle is not None:
             self._tick_handle.cancel()

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from server.db.ledger import (
@@ -198,13 +199,19 @@ class _Insert:
         return c.execute(text("INSERT INTO t (v) VALUES ('x')")).rowcount
 
 
+def _locked_batches(then: str) -> float:
+    return REGISTRY.get_sample_value("hub_ledger_locked_batches_total", {"then": then}) or 0.0
+
+
 async def test_a_batch_that_finds_the_database_locked_is_tried_again_on_the_loop(ledger) -> None:
     ledger, path = ledger
+    retried, to_thread = _locked_batches("retry"), _locked_batches("thread")
     other = _lock_writer(path)
     insert = _Insert(times=2)
     task = asyncio.create_task(ledger.run(insert))
     await insert.tried.wait()  # tried, found it locked, tried again: still locked
     assert ledger._pending == 0  # not handed to the thread meanwhile
+    assert _locked_batches("retry") - retried >= 2 and _locked_batches("thread") == to_thread
     other.commit()
     assert await task == 1
     assert set(insert.where) == {threading.current_thread().name}  # every try on the loop's connection
@@ -219,12 +226,14 @@ async def test_a_lock_held_longer_than_the_retries_sends_the_batch_to_the_thread
     try:
         await ledger.run(lambda c: c.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"))
         other = _lock_writer(path)
+        to_thread = _locked_batches("thread")
         insert = _Insert(times=4)  # three tries on the loop, then the thread's
         task = asyncio.create_task(ledger.run(insert))
         await insert.tried.wait()
         other.commit()  # the thread was waiting for the lock meanwhile
         assert await task == 1
         assert insert.where == [threading.current_thread().name] * 3 + ["ledger"]
+        assert _locked_batches("thread") == to_thread + 1
         other.close()
     finally:
         await ledger.stop()
