@@ -248,5 +248,5 @@ async def test_stopping_runs_a_batch_still_waiting_for_its_turn(ledger) -> None:
     other.commit()
     other.close()
     await ledger.stop()
-    assert await task == 1
+    assert await asyncio.wait_for(task, 10) == 1  # without the hand-over its caller would wait forever
     assert insert.where[-1] == "ledger"
