@@ -48,6 +48,13 @@ def prepare(harness: Path, workdir: Path) -> None:
         subprocess.run(["./install.sh"], cwd=workdir, check=True)
 
 
+def _bench(workdir: Path, name: str, reps: int) -> list[str]:
+    """The start of every command line that runs the harness's bench.py for one entry of ours, on the ports
+    of its `indoxhub` entries."""
+    python = str(workdir / "venv-tools" / "bin" / "python")
+    return [python, "bench.py", "--name", name, "--reps", str(reps), "--gw-url", "http://127.0.0.1:18880"]
+
+
 def floor_command(workdir: Path, reps: int) -> list[str]:
     """The harness's bench.py driving bench.floor on the ports and path of the `indoxhub` entry."""
     env = {
@@ -58,20 +65,19 @@ def floor_command(workdir: Path, reps: int) -> list[str]:
         "OPENAI_BASE_URL": "http://127.0.0.1:18000/v1",
         "OPENAI_API_KEY": "sk-fake-upstream",
     }
-    command = [str(workdir / "venv-tools" / "bin" / "python"), "bench.py", "--name", FLOOR, "--reps", str(reps)]
+    command = _bench(workdir, FLOOR, reps)
     command += ["--gw-cmd", f"{ROOT / '.venv' / 'bin' / 'python'} -m bench.floor", "--gw-cwd", str(ROOT)]
     command += [arg for key, value in env.items() for arg in ("--gw-env", f"{key}={value}")]
-    command += ["--gw-url", "http://127.0.0.1:18880", "--gw-path", "/api/v1/chat/completions"]
-    return [*command, "--gw-model", "openai/gpt-4o-mini"]
+    return [*command, "--gw-path", "/api/v1/chat/completions", "--gw-model", "openai/gpt-4o-mini"]
 
 
 def extra_command(workdir: Path, name: str, reps: int) -> list[str]:
     """The harness's bench.py driving its run_indoxhub.sh for an EXTRA entry (as peers.sh drives its own)."""
     prefix, workers = EXTRA[name]
-    command = [str(workdir / "venv-tools" / "bin" / "python"), "bench.py", "--name", name, "--reps", str(reps)]
+    command = _bench(workdir, name, reps)
     command += ["--gw-cmd", "./run_indoxhub.sh", "--gw-env", f"HUB_WORKERS={workers}"]
-    command += ["--gw-url", "http://127.0.0.1:18880", "--gw-path", f"{prefix}/chat/completions"]
-    command += ["--gw-emb-path", f"{prefix}/embeddings", "--gw-model", "openai/gpt-4o-mini"]
+    command += ["--gw-path", f"{prefix}/chat/completions", "--gw-emb-path", f"{prefix}/embeddings"]
+    command += ["--gw-model", "openai/gpt-4o-mini"]
     command += ["--gw-emb-model", "openai/text-embedding-3-small"]
     return [*command, "--gw-header-file", "/tmp/perf-data/auth-header"]
 

@@ -222,9 +222,7 @@ class LedgerThread:
         delay = self.locked_retries[self._locked_tries]
         self._locked_tries += 1
         _LOCKED_RETRIED.inc()
-        self._tick[:0] = items
-        if self._tick_handle is not None:
-            self._tick_handle.cancel()
+        self._tick[:0] = items  # _run_tick cleared the handle and nothing has scheduled another since
         self._tick_handle = self._loop.call_later(delay, self._run_tick)
 
     def _run(self) -> None:
