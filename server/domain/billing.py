@@ -429,8 +429,7 @@ def _ledger_row(res: Reservation, outcome: Outcome, charge: int, now) -> dict:
 
 
 def _usage_row(hub: Hub, res: Reservation, outcome: Outcome, charge: int, now) -> dict:
-    keep_content = hub.settings.log_content
-    return {
+    row = {
         "request_id": res.request_id,
         "user_id": res.user_id,
         "api_key_id": res.api_key_id,
@@ -449,10 +448,12 @@ def _usage_row(hub: Hub, res: Reservation, outcome: Outcome, charge: int, now) -
         "client_ip": res.client_ip,
         "error": outcome.error,
         "byok": res.byok,
-        "request_content": outcome.request_content if keep_content else None,
-        "response_content": outcome.response_content if keep_content else None,
         "created_at": now,
     }
+    if hub.settings.log_content:  # otherwise left out: SQL NULL, without encoding two JSON nulls per request
+        row["request_content"] = outcome.request_content
+        row["response_content"] = outcome.response_content
+    return row
 
 
 async def release_stale_holds(hub: Hub, older_than: timedelta = STALE_HOLD_AGE) -> int:

@@ -234,3 +234,32 @@ def test_request_and_ledger_ids_are_unique_and_sort_in_the_order_they_were_made(
     assert times == sorted(times)
     assert abs(int(times[-1], 16) - time.time() * 1000) < 60_000
     assert billing.sortable_id("txn_").startswith("txn_")
+
+
+async def test_content_is_stored_only_when_logged_and_otherwise_left_null(hub) -> None:
+    """With HUB_LOG_CONTENT off (the default) the usage record's content columns are SQL NULL, not an encoded
+    JSON null; with it on they hold what the request and its answer carried."""
+    uid = await _user(hub, 10**12)
+    logged = Hub.create(hub.settings.model_copy(update={"log_content": True}))
+    logged.ledger = hub.ledger  # the same database and ledger, only the setting differs
+
+    async def settle(on: Hub, request_id: str) -> None:
+        res = await billing.reserve(
+            on, user_id=uid, api_key_id=None, amount_nanos=1_000, byok=False, request_id=request_id
+        )
+        outcome = billing.Outcome(endpoint="chat", provider="openai", model="gpt-4o", status="success", cost_nanos=10)
+        outcome.request_content, outcome.response_content = {"messages": [{"role": "user", "content": "hé"}]}, {"ok": 1}
+        await billing.settle(on, res, outcome)
+
+    await settle(hub, "resp_off")
+    await settle(logged, "resp_on")
+    async with hub.sessions() as s:
+        raw = dict(
+            (r[0], r[1:])
+            for r in await s.execute(text("SELECT request_id, request_content, response_content FROM usage_records"))
+        )
+        stored = (await s.execute(select(UsageRecord).where(UsageRecord.request_id == "resp_on"))).scalar_one()
+    assert raw["resp_off"] == (None, None)
+    assert stored.request_content == {"messages": [{"role": "user", "content": "hé"}]}
+    assert stored.response_content == {"ok": 1}
+    await logged.engine.dispose()
