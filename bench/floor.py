@@ -4,9 +4,10 @@
 
 `bench.peers --peers stack-floor,...` runs it through the peers harness like any gateway. It answers
 `/api/v1/chat/completions` exactly as the gateway's route does (Envoy transcodes the typed ChatRequest into
-ChatService/CreateChatCompletion, a server-streaming RPC of HttpBody), but the handler makes one aiohttp call
-upstream and relays the answer: no auth, reservation, settlement, records or validation. What this costs is
-what any gateway built on Envoy transcoding + grpc.aio + aiohttp pays before it meters anything, so a target
+ChatService/CreateChatCompletion, a server-streaming RPC of HttpBody), but the handler makes one upstream call
+with the gateway's own clients (server.providers.http: pyreqwest for a JSON answer, aiohttp for a stream) and
+relays the answer: no auth, reservation, settlement, records or validation. What this costs is what any
+gateway built on Envoy transcoding + grpc.aio + these clients pays before it meters anything, so a target
 below it cannot be met with this stack; the gateway's own figures minus these are what metering costs.
 """
 
@@ -18,7 +19,6 @@ import signal
 import subprocess
 from typing import Any
 
-import aiohttp
 import grpc
 import orjson
 import uvloop
@@ -28,6 +28,7 @@ from indoxhub.v1 import chat_pb2
 from server.app import server_options
 from server.config import Settings
 from server.envoy_config import envoy_command, render
+from server.providers.http import create_client
 
 DEFAULT_UPSTREAM = "http://127.0.0.1:18000/v1"  # the peers harness's fake upstream
 
@@ -50,16 +51,16 @@ class Forwarder:
     def __init__(self, base_url: str, api_key: str):
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.headers = {"authorization": f"Bearer {api_key}", "content-type": "application/json"}
-        self.session: aiohttp.ClientSession | None = None
+        self.client = create_client(max_connections=1000)
 
     async def forward(self, request: chat_pb2.ChatRequest, context):
-        if self.session is None:
-            self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000, limit_per_host=0))
         body = orjson.dumps(upstream_body(request))
-        async with self.session.post(self.url, data=body, headers=self.headers) as response:
-            if not request.stream:
-                yield httpbody_pb2.HttpBody(content_type="application/json", data=await response.read())
-                return
+        if not request.stream:
+            call = self.client.json_client().post(self.url).headers(self.headers).body_bytes(body).build()
+            response = await call.send()
+            yield httpbody_pb2.HttpBody(content_type="application/json", data=bytes(await response.bytes()))
+            return
+        async with self.client.session().post(self.url, data=body, headers=self.headers) as response:
             async for chunk in response.content.iter_any():
                 yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=chunk)
 
@@ -86,8 +87,7 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     envoy.terminate()
     await server.stop(1)
-    if forwarder.session is not None:
-        await forwarder.session.close()
+    await forwarder.client.aclose()
     envoy.wait(10)
 
 

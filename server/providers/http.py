@@ -3,9 +3,11 @@
 Adapters never see transport exceptions or raw upstream statuses: everything becomes a `HubError` here, so
 the gateway answers the same way whichever provider failed. Request bodies and API keys are never logged.
 
-JSON calls and event streams (every chat, embedding and image call) go through the client's aiohttp session:
-under load it costs about a quarter of the CPU per call of httpx's own transport (README "Benchmarks").
-httpx stays for the few calls that need its API (multipart uploads, streamed media downloads).
+JSON calls (every chat, embedding and image call that is not a stream) go through pyreqwest, a client on
+Rust's reqwest and hyper: the connection work and HTTP parsing run on its own thread without the GIL, so the
+event loop spends about a sixth of the CPU per call that aiohttp's session costs it (README "Benchmarks").
+Event streams go through the client's aiohttp session (about a quarter of the CPU per call of httpx's own
+transport). httpx stays for the few calls that need its API (multipart uploads, streamed media downloads).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import aiohttp
@@ -24,6 +27,9 @@ import httpx
 import orjson
 from httpx_sse import ServerSentEvent
 from httpx_sse._decoders import SSEDecoder, SSELineDecoder  # the SSE parser httpx-sse itself uses (pinned)
+from pyreqwest import exceptions as reqwest_errors
+from pyreqwest.client import Client as ReqwestClient
+from pyreqwest.client import ClientBuilder
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -59,14 +65,30 @@ _DEFAULT_POLICY = RetryPolicy()
 
 
 class UpstreamClient(httpx.AsyncClient):
-    """The one upstream client: httpx for the rare calls, and `session()`, the aiohttp session with the same
-    timeouts and pool size that `post_json`, `get_json` and `open_sse` use. Carries its retry policy."""
+    """The one upstream client: httpx for the rare calls, `json_client()` (pyreqwest) for `post_json` and
+    `get_json`, and `session()`, the aiohttp session `open_sse` uses; all three with the same timeouts and
+    pool size. Carries its retry policy."""
 
-    def __init__(self, *, policy: RetryPolicy, session_options: dict[str, Any], **httpx_options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy,
+        session_options: dict[str, Any],
+        json_options: dict[str, Any],
+        **httpx_options: Any,
+    ) -> None:
         super().__init__(**httpx_options)
         self.policy = policy
         self._session_options = session_options
         self._session: aiohttp.ClientSession | None = None
+        self._json_options = json_options
+        self._json_client: ReqwestClient | None = None
+
+    def json_client(self) -> ReqwestClient:
+        """The pyreqwest client, created on first use (on the event loop that will await its calls)."""
+        if self._json_client is None:
+            self._json_client = _json_client(**self._json_options)
+        return self._json_client
 
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session, created on first use (it needs the running event loop)."""
@@ -80,7 +102,36 @@ class UpstreamClient(httpx.AsyncClient):
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._json_client is not None:
+            await self._json_client.close()
+            self._json_client = None
         await super().aclose()
+
+
+def _json_client(
+    *,
+    connect_timeout: float,
+    read_timeout: float,
+    pool_timeout: float,
+    max_connections: int,
+    max_keepalive_connections: int,
+    keepalive_expiry: float,
+    use_proxy: bool,
+) -> ReqwestClient:
+    """No redirects followed (as for the other two); `read_timeout` is the silence between two reads, as
+    aiohttp's sock_read; at most `max_connections` calls at once, a call waiting longer than `pool_timeout` for
+    its turn fails. The proxy variables are read only when one is configured (reqwest reads them by default)."""
+    builder = (
+        ClientBuilder()
+        .follow_redirects(False)
+        .connect_timeout(timedelta(seconds=connect_timeout))
+        .read_timeout(timedelta(seconds=read_timeout))
+        .pool_timeout(timedelta(seconds=pool_timeout))
+        .max_connections(max_connections)
+        .pool_max_idle_per_host(max_keepalive_connections)
+        .pool_idle_timeout(timedelta(seconds=keepalive_expiry))
+    )
+    return (builder if use_proxy else builder.no_proxy()).build()
 
 
 def create_client(
@@ -121,9 +172,19 @@ def create_client(
         "trust_env": trust_env and _proxy_configured(),
         "raise_for_status": False,
     }
+    json_options = {
+        "connect_timeout": connect_timeout,
+        "read_timeout": read_timeout,
+        "pool_timeout": pool_timeout,
+        "max_connections": max_connections,
+        "max_keepalive_connections": max_keepalive_connections,
+        "keepalive_expiry": keepalive_expiry,
+        "use_proxy": trust_env and _proxy_configured(),
+    }
     return UpstreamClient(
         policy=policy,
         session_options=session_options,
+        json_options=json_options,
         http1=True,
         http2=False,
         timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=write_timeout, pool=pool_timeout),
@@ -148,10 +209,10 @@ def retry_policy(client: httpx.AsyncClient) -> RetryPolicy:
     return client.policy if isinstance(client, UpstreamClient) else _DEFAULT_POLICY
 
 
-def _session(client: httpx.AsyncClient) -> aiohttp.ClientSession:
+def _upstream(client: httpx.AsyncClient) -> UpstreamClient:
     if not isinstance(client, UpstreamClient):
         raise TypeError("upstream calls need the client made by server.providers.http.create_client")
-    return client.session()
+    return client
 
 
 # ---------------------------------------------------------------------------------------------- error mapping
@@ -264,6 +325,44 @@ def error_from_aiohttp(provider: str, exc: BaseException) -> UpstreamError:
 
 _TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 
+
+def error_from_reqwest(provider: str, exc: reqwest_errors.RequestError) -> UpstreamError:
+    """`error_from_exception` for the pyreqwest client: the same statuses for the same failures.
+
+    reqwest reports every failure on a connection its connector opened as a connect error, a read timeout and a
+    connection closed before the answer too; only a failure while connecting carries hyper's "client error
+    (Connect)" cause, so that cause, not the exception's class, says whether anything reached the provider."""
+    detail = _reqwest_detail(exc)
+    if isinstance(exc, reqwest_errors.PoolTimeoutError):
+        return UpstreamError(provider, 503, "too many concurrent upstream requests", retryable=True)
+    if _while_connecting(exc):
+        timed_out = isinstance(exc, reqwest_errors.RequestTimeoutError)
+        return UpstreamError(
+            provider, 503, f"could not connect: {'timed out (' + detail + ')' if timed_out else detail}", retryable=True
+        )
+    if isinstance(exc, reqwest_errors.RequestTimeoutError):  # silence longer than the read timeout
+        return UpstreamError(provider, 504, "timed out waiting for the provider (ReadTimeout)")
+    if isinstance(exc, reqwest_errors.NetworkError | reqwest_errors.DecodeError):  # closed mid-answer, stale keep-alive
+        return UpstreamError(provider, 502, f"connection failed: {detail}", retryable=True)
+    return UpstreamError(provider, 502, f"request failed: {detail}")
+
+
+def _causes(exc: reqwest_errors.RequestError) -> list[str]:
+    details = getattr(exc, "details", None)
+    causes = details.get("causes") if isinstance(details, dict) else None
+    return [str(c.get("message", "")) for c in causes or () if isinstance(c, dict)]
+
+
+def _while_connecting(exc: reqwest_errors.RequestError) -> bool:
+    return any(cause.startswith("client error (Connect)") for cause in _causes(exc))
+
+
+def _reqwest_detail(exc: reqwest_errors.RequestError) -> str:
+    """The innermost cause pyreqwest reports (e.g. "Connection refused (os error 111)"), else its message."""
+    causes = [cause for cause in _causes(exc) if cause]
+    return causes[-1] if causes else str(getattr(exc, "message", "") or type(exc).__name__)
+
+
 # ---------------------------------------------------------------------------------------------- calls
 
 
@@ -360,18 +459,20 @@ async def _fetch_json(
     *,
     byok: bool,
 ) -> Any:
-    """One JSON exchange over the aiohttp session, with retries; every failure is a `HubError`."""
-    session = _session(client)
+    """One JSON exchange over the pyreqwest client, with retries; every failure is a `HubError`."""
+    upstream = _upstream(client).json_client()
 
     async def once() -> bytes:
+        request = upstream.request(method, url).headers(headers)
+        if data is not None:
+            request = request.body_bytes(data)
         try:
-            async with session.request(method, url, headers=headers, data=data, allow_redirects=False) as response:
-                content = await response.read()
-                status, response_headers = response.status, response.headers
-        except _TRANSPORT_ERRORS as exc:
-            raise error_from_aiohttp(provider, exc) from exc
-        if status >= 400:
-            raise error_from_status(provider, status, content, byok=byok, headers=response_headers)
+            response = await request.build().send()
+            content = bytes(await response.bytes())
+        except reqwest_errors.RequestError as exc:
+            raise error_from_reqwest(provider, exc) from exc
+        if response.status >= 400:
+            raise error_from_status(provider, response.status, content, byok=byok, headers=response.headers)
         return content
 
     return _json_answer(provider, await with_retries(client, provider, once))
@@ -413,7 +514,7 @@ async def open_sse(
     closes the upstream response at once, so the provider stops generating. Failures while reading become
     `UpstreamError`s: 504 for a stall longer than the read timeout, 502 for a broken stream.
     """
-    session = _session(client)
+    session = _upstream(client).session()
     send_headers = {**_json_headers(headers), "accept": "text/event-stream", "cache-control": "no-store"}
     content = orjson.dumps(body)
 

@@ -17,6 +17,7 @@ import pytest
 
 from server.errors import BadRequest, NotFound, UpstreamError
 from server.providers import anthropic, google, openai_format, registry
+from server.providers import http as http_layer
 from server.providers.base import ChatParams, Delta, ProviderConfig, StreamEnd, TokenCounts
 from server.providers.http import create_client, error_from_exception, error_from_status, provider_message
 from tests.fakes.providers import FakeProviders, answer_text, fake_vector, reasoning_text
@@ -164,6 +165,89 @@ def test_error_from_exception_transport_failures():
     timeout = error_from_exception("p", httpx.ReadTimeout("slow", request=req))
     assert (timeout.http_status, timeout.retryable) == (504, False)
     assert error_from_exception("p", httpx.RemoteProtocolError("eof", request=req)).http_status == 502
+
+
+async def _json_call_failure(handler, *, connect_timeout: float = 1, read_timeout: float = 2) -> UpstreamError:
+    """post_json against a local server that misbehaves as `handler` does (None: a port nothing answers on
+    because its backlog is full), with retries off: the UpstreamError it raises."""
+    listener = None
+    fillers: list[socket.socket] = []
+    if handler is None:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        for _ in range(4):  # fill the accept queue: the kernel then drops the next SYN, so connecting times out
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        server = None
+    else:
+        server = await asyncio.start_server(handler, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+    c = create_client(connect_timeout=connect_timeout, read_timeout=read_timeout, retries=0, trust_env=False)
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            await http_layer.post_json(c, "p", f"http://127.0.0.1:{port}/v1/chat", {}, {"a": 1})
+        return caught.value
+    finally:
+        await c.aclose()
+        if server is not None:
+            server.close()
+        for sock in [*fillers, *([listener] if listener else [])]:
+            sock.close()
+
+
+async def _answer_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(100)
+    await reader.read()  # silent until the client gives up and closes the connection
+    writer.close()
+
+
+async def _close_after_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(100)
+    writer.close()
+
+
+async def _truncate_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(100)
+    writer.write(b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"a":')
+    await writer.drain()
+    writer.close()
+
+
+async def test_json_call_transport_failures_map_like_the_other_clients() -> None:
+    """The JSON client (pyreqwest) calls a read timeout and a connection closed before the answer "connect"
+    errors; the statuses must still say what happened: nothing reached the provider (503, retryable), it went
+    silent (504, not retried), or the connection broke during the answer (502, retryable)."""
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    refused_port = free.getsockname()[1]
+    free.close()  # nothing listens there now
+    c = create_client(connect_timeout=1, read_timeout=2, retries=0, trust_env=False)
+    with pytest.raises(UpstreamError) as refused:
+        await http_layer.post_json(c, "p", f"http://127.0.0.1:{refused_port}/v1/chat", {}, {})
+    await c.aclose()
+    assert (refused.value.http_status, refused.value.retryable) == (503, True)
+    assert "could not connect" in refused.value.detail and "refused" in refused.value.detail.lower()
+
+    connect_timeout = await _json_call_failure(None, connect_timeout=0.5)
+    assert (connect_timeout.http_status, connect_timeout.retryable) == (503, True)
+    assert "could not connect: timed out" in connect_timeout.detail
+
+    silent = await _json_call_failure(_answer_nothing, read_timeout=0.5)
+    assert (silent.http_status, silent.retryable) == (504, False)
+    assert "timed out waiting for the provider" in silent.detail
+
+    closed = await _json_call_failure(_close_after_request)
+    assert (closed.http_status, closed.retryable) == (502, True)
+    assert "connection failed" in closed.detail
+
+    truncated = await _json_call_failure(_truncate_body)
+    assert (truncated.http_status, truncated.retryable) == (502, True)
+    assert "connection failed" in truncated.detail
 
 
 # ---------------------------------------------------------------------------------------------- pure: OpenAI
