@@ -22,7 +22,6 @@ import os
 import threading
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("hub.leader")
@@ -71,6 +70,8 @@ class AdvisoryLock(Leadership):
             conn = None
             try:
                 settings = {"application_name": f"hub-{self.name}:{os.getpid()}", **KEEPALIVES}
+                import asyncpg  # here, not at the top: only PostgreSQL deployments load it (3 MB)
+
                 conn = await asyncpg.connect(self.dsn, server_settings=settings)
                 await conn.execute("SELECT pg_advisory_lock($1)", self.key)
             except asyncio.CancelledError:

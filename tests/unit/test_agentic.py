@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
-from server.domain import features, request_tokens
+from server.domain import features, request_tokens, tokens
 from server.domain.responses import ToolCallEvents
 from server.errors import HubError, UpstreamError, ValidationFailed
 from server.providers import anthropic, google, openai_format, openai_responses, registry
@@ -537,6 +537,15 @@ def test_features_refuse_what_the_model_or_format_cannot_do():
     assert [e["loc"][-1] for e in features.problems("anthropic", "anthropic", "c", {}, ask("x", seed=1))] == ["seed"]
     gemini = features.problems("google", "google", "g", {}, ask("x", parallel_tool_calls=False))
     assert [e["loc"][-1] for e in gemini] == ["parallel_tool_calls"]
+
+
+def test_token_counts_are_cl100k_without_the_python_copy_of_its_ranks():
+    """The tokenizer counts with cl100k_base (ids as OpenAI's tokenizer gives them) after the Python-side copy
+    of its merge ranks is dropped (server.domain.tokens keeps only the Rust core's)."""
+    assert tokens._encoding().encode("hello world, this is a test") == [15339, 1917, 11, 420, 374, 264, 1296]
+    assert tokens._encoding()._mergeable_ranks == {}
+    assert tokens.count_text("hello world, this is a test") == 7
+    assert tokens.count_messages([{"role": "user", "content": "hello world"}]) == 4 + 2 + 3
 
 
 def test_prompt_count_includes_tools_and_images():
