@@ -152,7 +152,7 @@ def report(results: dict[str, dict]) -> str:
     if floor and floor["rps64"]:
         below = [what for what, value, bound in _FLOOR_BOUNDS if (floor[value] or 0) > bound]
         missed = ", ".join(below) or "none"
-        lines.append(f"{FLOOR} (Envoy + grpc.aio + one aiohttp call, nothing metered) already misses: {missed}")
+        lines.append(f"{FLOOR} (Envoy + grpc.aio + one upstream call, nothing metered) already misses: {missed}")
     for ours in (n for n in OURS if n in rows):
         f = rows[ours]
         checks = [  # the targets name the products; other rows (the floor, a baseline) are ratios only

@@ -57,7 +57,7 @@ def test_the_floor_row_names_the_targets_the_stack_alone_misses_and_what_meterin
     )
     lines = text.splitlines()
     assert (
-        "stack-floor (Envoy + grpc.aio + one aiohttp call, nothing metered) already misses: c=1 added p50 <= 1.5 ms"
+        "stack-floor (Envoy + grpc.aio + one upstream call, nothing metered) already misses: c=1 added p50 <= 1.5 ms"
         in lines
     )
     assert "  metering over the floor: +1.60 CPU ms/req at c=64, +2.20 ms c=1 added p50" in lines
