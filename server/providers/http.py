@@ -99,13 +99,20 @@ class UpstreamClient(httpx.AsyncClient):
         return self._session
 
     async def aclose(self) -> None:
+        await self._close_own()
+        await super().aclose()
+
+    async def __aexit__(self, *exc_info: Any) -> None:  # httpx's __aexit__ does not go through aclose()
+        await self._close_own()
+        await super().__aexit__(*exc_info)
+
+    async def _close_own(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
         if self._json_client is not None:
             await self._json_client.close()
             self._json_client = None
-        await super().aclose()
 
 
 def _json_client(

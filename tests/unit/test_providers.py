@@ -218,6 +218,22 @@ async def _truncate_body(reader: asyncio.StreamReader, writer: asyncio.StreamWri
     writer.close()
 
 
+async def test_the_upstream_client_closes_its_sessions_however_it_is_closed() -> None:
+    """`async with create_client()` (httpx's __aexit__ bypasses aclose) and aclose() both close the aiohttp
+    session and the JSON client, so no connection pool outlives its client."""
+    for closing in ("with", "aclose"):
+        c = create_client(trust_env=False)
+        session, json_client = c.session(), c.json_client()
+        if closing == "with":
+            async with c:
+                pass
+        else:
+            await c.aclose()
+        assert session.closed, closing
+        assert c._json_client is None and c.json_client() is not json_client, closing
+        await c._close_own()
+
+
 async def test_json_call_transport_failures_map_like_the_other_clients() -> None:
     """The JSON client (pyreqwest) calls a read timeout and a connection closed before the answer "connect"
     errors; the statuses must still say what happened: nothing reached the provider (503, retryable), it went
