@@ -5,8 +5,8 @@
 `bench.peers --peers stack-floor,...` runs it through the peers harness like any gateway. It answers
 `/api/v1/chat/completions` exactly as the gateway's route does (Envoy transcodes the typed ChatRequest into
 ChatService/CreateChatCompletion, a server-streaming RPC of HttpBody), but the handler makes one upstream call
-with the gateway's own clients (server.providers.http: pyreqwest for a JSON answer, aiohttp for a stream) and
-relays the answer: no auth, reservation, settlement, records or validation. What this costs is what any
+with the gateway's own client (server.providers.http's pyreqwest client, for a JSON answer and a stream alike)
+and relays the answer: no auth, reservation, settlement, records or validation. What this costs is what any
 gateway built on Envoy transcoding + grpc.aio + these clients pays before it meters anything, so a target
 below it cannot be met with this stack; the gateway's own figures minus these are what metering costs.
 """
@@ -55,14 +55,15 @@ class Forwarder:
 
     async def forward(self, request: chat_pb2.ChatRequest, context):
         body = orjson.dumps(upstream_body(request))
+        call = self.client.json_client().post(self.url).headers(self.headers).body_bytes(body)
         if not request.stream:
-            call = self.client.json_client().post(self.url).headers(self.headers).body_bytes(body).build()
-            response = await call.send()
+            response = await call.build().send()
             yield httpbody_pb2.HttpBody(content_type="application/json", data=bytes(await response.bytes()))
             return
-        async with self.client.session().post(self.url, data=body, headers=self.headers) as response:
-            async for chunk in response.content.iter_any():
-                yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=chunk)
+        async with call.streamed_read_buffer_limit(0).build_streamed() as response:  # as open_sse reads a stream
+            reader = response.body_reader
+            while (chunk := await reader.read_chunk()) is not None:
+                yield httpbody_pb2.HttpBody(content_type="text/event-stream", data=bytes(chunk))
 
 
 async def serve(settings: Settings) -> None:

@@ -7,8 +7,8 @@ a few percent cannot be seen in them. The number of instructions a request execu
 caller, repeated runs agree within about 1.5 % (the ledger thread's checkpoints and the collector's timing are
 the rest). This counts them for two handlers, one after the other, in one run:
 
-- `floor`: bench.floor's Forwarder, which makes one upstream call (the gateway's own JSON client) and relays
-  the answer;
+- `floor`: bench.floor's Forwarder, which makes one upstream call (the gateway's own client) and relays the
+  answer;
 - `gateway`: the real `ChatService/CreateChatCompletion` servicer with everything it does (auth against the key
   row, validation, routing, reservation, the upstream call, settlement, usage record, ledger entry, rollups) on a
   fresh SQLite file, with the server's own garbage-collector settings.

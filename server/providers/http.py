@@ -3,11 +3,11 @@
 Adapters never see transport exceptions or raw upstream statuses: everything becomes a `HubError` here, so
 the gateway answers the same way whichever provider failed. Request bodies and API keys are never logged.
 
-JSON calls (every chat, embedding and image call that is not a stream) go through pyreqwest, a client on
-Rust's reqwest and hyper: the connection work and HTTP parsing run on its own thread without the GIL, so the
-event loop spends about a sixth of the CPU per call that aiohttp's session costs it (README "Benchmarks").
-Event streams go through the client's aiohttp session (about a quarter of the CPU per call of httpx's own
-transport). httpx stays for the few calls that need its API (multipart uploads, streamed media downloads).
+JSON calls and event streams (every chat, embedding and image call) go through pyreqwest, a client on Rust's
+reqwest and hyper: the connection work and HTTP parsing run on its own thread without the GIL, so the event
+loop spends about a sixth of the CPU per call that an aiohttp session cost it, and a quarter per stream
+(README "Benchmarks"). httpx stays for the few calls that need its API (multipart uploads, streamed media
+downloads).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
-import aiohttp
 import httpx
 import orjson
 from httpx_sse import ServerSentEvent
@@ -65,22 +64,18 @@ _DEFAULT_POLICY = RetryPolicy()
 
 
 class UpstreamClient(httpx.AsyncClient):
-    """The one upstream client: httpx for the rare calls, `json_client()` (pyreqwest) for `post_json` and
-    `get_json`, and `session()`, the aiohttp session `open_sse` uses; all three with the same timeouts and
-    pool size. Carries its retry policy."""
+    """The one upstream client: httpx for the rare calls, and `json_client()` (pyreqwest) for `post_json`,
+    `get_json` and `open_sse`, with the same timeouts and pool size. Carries its retry policy."""
 
     def __init__(
         self,
         *,
         policy: RetryPolicy,
-        session_options: dict[str, Any],
         json_options: dict[str, Any],
         **httpx_options: Any,
     ) -> None:
         super().__init__(**httpx_options)
         self.policy = policy
-        self._session_options = session_options
-        self._session: aiohttp.ClientSession | None = None
         self._json_options = json_options
         self._json_client: ReqwestClient | None = None
 
@@ -89,14 +84,6 @@ class UpstreamClient(httpx.AsyncClient):
         if self._json_client is None:
             self._json_client = _json_client(**self._json_options)
         return self._json_client
-
-    def session(self) -> aiohttp.ClientSession:
-        """The aiohttp session, created on first use (it needs the running event loop)."""
-        if self._session is None or self._session.closed:
-            options = dict(self._session_options)
-            connector = aiohttp.TCPConnector(**options.pop("connector"))
-            self._session = aiohttp.ClientSession(connector=connector, **options)
-        return self._session
 
     async def aclose(self) -> None:
         await self._close_own()
@@ -107,9 +94,6 @@ class UpstreamClient(httpx.AsyncClient):
         await super().__aexit__(*exc_info)
 
     async def _close_own(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
         if self._json_client is not None:
             await self._json_client.close()
             self._json_client = None
@@ -125,9 +109,9 @@ def _json_client(
     keepalive_expiry: float,
     use_proxy: bool,
 ) -> ReqwestClient:
-    """No redirects followed (as for the other two); `read_timeout` is the silence between two reads, as
-    aiohttp's sock_read; at most `max_connections` calls at once, a call waiting longer than `pool_timeout` for
-    its turn fails. The proxy variables are read only when one is configured (reqwest reads them by default)."""
+    """No redirects followed (as httpx); `read_timeout` is the silence between two reads; at most
+    `max_connections` calls at once, and a call waiting longer than `pool_timeout` for its turn fails. The proxy
+    variables are read only when one is configured (reqwest reads them by default)."""
     builder = (
         ClientBuilder()
         .follow_redirects(False)
@@ -168,17 +152,6 @@ def create_client(
         total_timeout=total_timeout,
         stream_idle_timeout=stream_idle_timeout,
     )
-    session_options = {
-        "connector": {"limit": max_connections, "limit_per_host": 0, "keepalive_timeout": keepalive_expiry},
-        # connect: waiting for a pooled connection plus opening one; sock_read: silence between two reads
-        "timeout": aiohttp.ClientTimeout(
-            total=None, connect=pool_timeout + connect_timeout, sock_connect=connect_timeout, sock_read=read_timeout
-        ),
-        # aiohttp's trust_env looks up the proxy variables and ~/.netrc in a thread on every request: only
-        # when a proxy is configured (the one thing httpx's trust_env reads from the environment).
-        "trust_env": trust_env and _proxy_configured(),
-        "raise_for_status": False,
-    }
     json_options = {
         "connect_timeout": connect_timeout,
         "read_timeout": read_timeout,
@@ -190,7 +163,6 @@ def create_client(
     }
     return UpstreamClient(
         policy=policy,
-        session_options=session_options,
         json_options=json_options,
         http1=True,
         http2=False,
@@ -314,23 +286,6 @@ def error_from_exception(provider: str, exc: httpx.HTTPError) -> UpstreamError:
     if isinstance(exc, httpx.RemoteProtocolError | httpx.NetworkError):  # e.g. a stale keep-alive connection
         return UpstreamError(provider, 502, f"connection failed: {detail}", retryable=True)
     return UpstreamError(provider, 502, f"request failed: {detail}")
-
-
-def error_from_aiohttp(provider: str, exc: BaseException) -> UpstreamError:
-    """`error_from_exception` for the aiohttp session: the same statuses for the same failures."""
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # no pooled connection free, or connecting took too long
-        return UpstreamError(provider, 503, f"could not connect: timed out ({detail})", retryable=True)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return UpstreamError(provider, 503, f"could not connect: {detail}", retryable=True)
-    if isinstance(exc, TimeoutError):  # sock_read: silence longer than the read timeout
-        return UpstreamError(provider, 504, "timed out waiting for the provider (ReadTimeout)")
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientOSError | aiohttp.ClientPayloadError):
-        return UpstreamError(provider, 502, f"connection failed: {detail}", retryable=True)  # e.g. a stale keep-alive
-    return UpstreamError(provider, 502, f"request failed: {detail}")
-
-
-_TRANSPORT_ERRORS = (aiohttp.ClientError, TimeoutError)
 
 
 def error_from_reqwest(provider: str, exc: reqwest_errors.RequestError) -> UpstreamError:
@@ -521,45 +476,51 @@ async def open_sse(
     closes the upstream response at once, so the provider stops generating. Failures while reading become
     `UpstreamError`s: 504 for a stall longer than the read timeout, 502 for a broken stream.
     """
-    session = _upstream(client).session()
+    upstream = _upstream(client).json_client()
     send_headers = {**_json_headers(headers), "accept": "text/event-stream", "cache-control": "no-store"}
     content = orjson.dumps(body)
 
-    async def connect() -> aiohttp.ClientResponse:
+    async def connect() -> tuple[Any, Any]:
+        # No read-ahead: with its default buffer pyreqwest answers only once that buffer is full or the stream
+        # has ended (the first event would wait for the last, and a stream cut meanwhile loses its events); with
+        # any buffer it answers only with the first body bytes, where the provider accepting the call (the end of
+        # the total timeout's reach) is its headers.
+        call = upstream.post(url).headers(send_headers).body_bytes(content).streamed_read_buffer_limit(0)
+        call = call.build_streamed()
         try:
-            response = await session.post(url, headers=send_headers, data=content, allow_redirects=False)
-        except _TRANSPORT_ERRORS as exc:
-            raise error_from_aiohttp(provider, exc) from exc
-        if response.status < 400 and "text/event-stream" in response.headers.get("content-type", ""):
-            return response
+            response = await call.__aenter__()
+        except reqwest_errors.RequestError as exc:
+            raise error_from_reqwest(provider, exc) from exc
+        if response.status < 400 and "text/event-stream" in (response.headers.get("content-type") or ""):
+            return call, response
         try:
-            error_body = await response.read()
-        except _TRANSPORT_ERRORS:
+            error_body = bytes(await response.body_reader.bytes())
+        except reqwest_errors.RequestError:
             error_body = b""
         finally:
-            response.close()
+            await call.__aexit__(None, None, None)
         if response.status >= 400:
             raise error_from_status(provider, response.status, error_body, byok=byok, headers=response.headers)
         raise UpstreamError(provider, 502, "the provider did not answer with an event stream")
 
-    response = await with_retries(client, provider, connect)
+    call, response = await with_retries(client, provider, connect)
     events = _read_events(provider, response, retry_policy(client).stream_idle_timeout)
     try:
         yield events
     finally:
         await events.aclose()
-        if response.content.at_eof():
-            response.release()  # read to the end: the connection goes back to the pool
-        else:
-            response.close()  # left early: closing the connection tells the provider to stop
+        # Read to the end, the connection goes back to the pool; left early, it is closed, which tells the
+        # provider to stop.
+        await call.__aexit__(None, None, None)
 
 
-async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[ServerSentEvent]:
+async def _sse_events(response: Any) -> AsyncIterator[ServerSentEvent]:
     """The response body as server-sent events, parsed by httpx-sse's decoders (the spec's line rules)."""
     text = codecs.getincrementaldecoder("utf-8")(errors="replace")
     lines, events = SSELineDecoder(), SSEDecoder()
-    async for chunk in response.content.iter_any():
-        for line in lines.decode(text.decode(chunk)):
+    reader = response.body_reader
+    while (chunk := await reader.read_chunk()) is not None:
+        for line in lines.decode(text.decode(bytes(chunk))):
             if (event := events.decode(line)) is not None:
                 yield event
     for line in lines.flush():
@@ -567,9 +528,7 @@ async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[ServerS
             yield event
 
 
-async def _read_events(
-    provider: str, response: aiohttp.ClientResponse, idle_timeout: float | None
-) -> AsyncIterator[ServerSentEvent]:
+async def _read_events(provider: str, response: Any, idle_timeout: float | None) -> AsyncIterator[ServerSentEvent]:
     """The stream's events; a gap longer than `idle_timeout` between two of them ends it with a 504."""
     source = _sse_events(response)
     try:
@@ -579,15 +538,16 @@ async def _read_events(
                     event = await anext(source)
             except StopAsyncIteration:
                 return
-            except TimeoutError as exc:
-                if isinstance(exc, aiohttp.ClientError):  # the session's read timeout (sock_read)
-                    raise UpstreamError(provider, 504, "timed out waiting for the provider's stream") from exc
+            except reqwest_errors.RequestTimeoutError as exc:  # the client's read timeout
+                raise UpstreamError(provider, 504, "timed out waiting for the provider's stream") from exc
+            except TimeoutError:
                 raise UpstreamError(
                     provider, 504, f"the stream was silent for more than {idle_timeout:g} s (HUB_STREAM_IDLE_TIMEOUT)"
                 ) from None
             yield event
-    except aiohttp.ClientError as exc:
-        raise UpstreamError(provider, 502, f"the stream broke off: {str(exc) or type(exc).__name__}") from exc
+    except reqwest_errors.RequestError as exc:
+        detail = _reqwest_detail(exc)
+        raise UpstreamError(provider, 502, f"the stream broke off: {detail}") from exc
     finally:
         await source.aclose()
 

@@ -219,19 +219,51 @@ async def _truncate_body(reader: asyncio.StreamReader, writer: asyncio.StreamWri
 
 
 async def test_the_upstream_client_closes_its_sessions_however_it_is_closed() -> None:
-    """`async with create_client()` (httpx's __aexit__ bypasses aclose) and aclose() both close the aiohttp
-    session and the JSON client, so no connection pool outlives its client."""
+    """`async with create_client()` (httpx's __aexit__ bypasses aclose) and aclose() both close the pyreqwest
+    client, so no connection pool outlives its client."""
     for closing in ("with", "aclose"):
         c = create_client(trust_env=False)
-        session, json_client = c.session(), c.json_client()
+        json_client = c.json_client()
         if closing == "with":
             async with c:
                 pass
         else:
             await c.aclose()
-        assert session.closed, closing
         assert c._json_client is None and c.json_client() is not json_client, closing
         await c._close_own()
+
+
+async def test_stream_events_arrive_as_the_provider_sends_them() -> None:
+    """The first event reaches the adapter while the provider still holds back the second: nothing waits for a
+    read-ahead buffer to fill (pyreqwest's default would deliver the whole stream at its end)."""
+    first_read = asyncio.Event()
+
+    async def provider(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+        for i in range(2):
+            data = f'data: {{"i": {i}}}\n\n'.encode()
+            writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+            await writer.drain()
+            await first_read.wait()  # the second only once the client has the first
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(provider, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    got = []
+    async with create_client(retries=0, trust_env=False) as c:
+
+        async def read_all() -> None:
+            async with http_layer.open_sse(c, "p", f"http://127.0.0.1:{port}/v1/chat", {}, {}) as events:
+                async for event in events:
+                    got.append(json.loads(event.data)["i"])
+                    first_read.set()
+
+        await asyncio.wait_for(read_all(), 10)
+    server.close()
+    assert got == [0, 1]
 
 
 async def test_json_call_transport_failures_map_like_the_other_clients() -> None:
