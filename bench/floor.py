@@ -55,7 +55,7 @@ class Forwarder:
 
     async def forward(self, request: chat_pb2.ChatRequest, context):
         body = orjson.dumps(upstream_body(request))
-        call = self.client.json_client().post(self.url).headers(self.headers).body_bytes(body)
+        call = self.client.reqwest_client().post(self.url).headers(self.headers).body_bytes(body)
         if not request.stream:
             response = await call.build().send()
             yield httpbody_pb2.HttpBody(content_type="application/json", data=bytes(await response.bytes()))

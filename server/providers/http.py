@@ -64,26 +64,26 @@ _DEFAULT_POLICY = RetryPolicy()
 
 
 class UpstreamClient(httpx.AsyncClient):
-    """The one upstream client: httpx for the rare calls, and `json_client()` (pyreqwest) for `post_json`,
+    """The one upstream client: httpx for the rare calls, and `reqwest_client()` (pyreqwest) for `post_json`,
     `get_json` and `open_sse`, with the same timeouts and pool size. Carries its retry policy."""
 
     def __init__(
         self,
         *,
         policy: RetryPolicy,
-        json_options: dict[str, Any],
+        reqwest_options: dict[str, Any],
         **httpx_options: Any,
     ) -> None:
         super().__init__(**httpx_options)
         self.policy = policy
-        self._json_options = json_options
-        self._json_client: ReqwestClient | None = None
+        self._reqwest_options = reqwest_options
+        self._reqwest_client: ReqwestClient | None = None
 
-    def json_client(self) -> ReqwestClient:
+    def reqwest_client(self) -> ReqwestClient:
         """The pyreqwest client, created on first use (on the event loop that will await its calls)."""
-        if self._json_client is None:
-            self._json_client = _json_client(**self._json_options)
-        return self._json_client
+        if self._reqwest_client is None:
+            self._reqwest_client = _reqwest_client(**self._reqwest_options)
+        return self._reqwest_client
 
     async def aclose(self) -> None:
         await self._close_own()
@@ -94,12 +94,12 @@ class UpstreamClient(httpx.AsyncClient):
         await super().__aexit__(*exc_info)
 
     async def _close_own(self) -> None:
-        if self._json_client is not None:
-            await self._json_client.close()
-            self._json_client = None
+        if self._reqwest_client is not None:
+            await self._reqwest_client.close()
+            self._reqwest_client = None
 
 
-def _json_client(
+def _reqwest_client(
     *,
     connect_timeout: float,
     read_timeout: float,
@@ -152,7 +152,7 @@ def create_client(
         total_timeout=total_timeout,
         stream_idle_timeout=stream_idle_timeout,
     )
-    json_options = {
+    reqwest_options = {
         "connect_timeout": connect_timeout,
         "read_timeout": read_timeout,
         "pool_timeout": pool_timeout,
@@ -163,7 +163,7 @@ def create_client(
     }
     return UpstreamClient(
         policy=policy,
-        json_options=json_options,
+        reqwest_options=reqwest_options,
         http1=True,
         http2=False,
         timeout=httpx.Timeout(connect=connect_timeout, read=read_timeout, write=write_timeout, pool=pool_timeout),
@@ -422,7 +422,7 @@ async def _fetch_json(
     byok: bool,
 ) -> Any:
     """One JSON exchange over the pyreqwest client, with retries; every failure is a `HubError`."""
-    upstream = _upstream(client).json_client()
+    upstream = _upstream(client).reqwest_client()
 
     async def once() -> bytes:
         request = upstream.request(method, url).headers(headers)
@@ -476,7 +476,7 @@ async def open_sse(
     closes the upstream response at once, so the provider stops generating. Failures while reading become
     `UpstreamError`s: 504 for a stall longer than the read timeout, 502 for a broken stream.
     """
-    upstream = _upstream(client).json_client()
+    upstream = _upstream(client).reqwest_client()
     send_headers = {**_json_headers(headers), "accept": "text/event-stream", "cache-control": "no-store"}
     content = orjson.dumps(body)
 

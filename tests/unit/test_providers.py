@@ -223,13 +223,13 @@ async def test_the_upstream_client_closes_its_sessions_however_it_is_closed() ->
     client, so no connection pool outlives its client."""
     for closing in ("with", "aclose"):
         c = create_client(trust_env=False)
-        json_client = c.json_client()
+        reqwest_client = c.reqwest_client()
         if closing == "with":
             async with c:
                 pass
         else:
             await c.aclose()
-        assert c._json_client is None and c.json_client() is not json_client, closing
+        assert c._reqwest_client is None and c.reqwest_client() is not reqwest_client, closing
         await c._close_own()
 
 
