@@ -270,43 +270,54 @@ def error_from_status(
     return UpstreamError(provider, 502, f"HTTP {status}: {msg}", retryable=status in (502, 504))
 
 
-def error_from_exception(provider: str, exc: httpx.HTTPError) -> UpstreamError:
-    """The gateway's error for a transport failure before the answer began.
+def _transport_error(provider: str, failure: str, detail: str) -> UpstreamError:
+    """The one mapping of transport failures to statuses, whichever client saw them.
 
     Connect failures are safe to retry (nothing reached the provider). Read timeouts are not retried: the
     provider may still be generating, and a retry would multiply the caller's wait by the read timeout.
     """
-    detail = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+    if failure == "connect":
         return UpstreamError(provider, 503, f"could not connect: {detail}", retryable=True)
-    if isinstance(exc, httpx.PoolTimeout):
+    if failure == "pool":
         return UpstreamError(provider, 503, "too many concurrent upstream requests", retryable=True)
-    if isinstance(exc, httpx.TimeoutException):
-        return UpstreamError(provider, 504, f"timed out waiting for the provider ({type(exc).__name__})")
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.NetworkError):  # e.g. a stale keep-alive connection
+    if failure == "silent":
+        return UpstreamError(provider, 504, f"timed out waiting for the provider ({detail})")
+    if failure == "broken":  # e.g. a stale keep-alive connection, or one closed mid-answer
         return UpstreamError(provider, 502, f"connection failed: {detail}", retryable=True)
     return UpstreamError(provider, 502, f"request failed: {detail}")
 
 
+def error_from_exception(provider: str, exc: httpx.HTTPError) -> UpstreamError:
+    """The gateway's error for a transport failure of the httpx client before the answer began."""
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+        return _transport_error(provider, "connect", detail)
+    if isinstance(exc, httpx.PoolTimeout):
+        return _transport_error(provider, "pool", detail)
+    if isinstance(exc, httpx.TimeoutException):
+        return _transport_error(provider, "silent", type(exc).__name__)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.NetworkError):
+        return _transport_error(provider, "broken", detail)
+    return _transport_error(provider, "other", detail)
+
+
 def error_from_reqwest(provider: str, exc: reqwest_errors.RequestError) -> UpstreamError:
-    """`error_from_exception` for the pyreqwest client: the same statuses for the same failures.
+    """`error_from_exception` for the pyreqwest client.
 
     reqwest reports every failure on a connection its connector opened as a connect error, a read timeout and a
     connection closed before the answer too; only a failure while connecting carries hyper's "client error
     (Connect)" cause, so that cause, not the exception's class, says whether anything reached the provider."""
     detail = _reqwest_detail(exc)
     if isinstance(exc, reqwest_errors.PoolTimeoutError):
-        return UpstreamError(provider, 503, "too many concurrent upstream requests", retryable=True)
+        return _transport_error(provider, "pool", detail)
     if _while_connecting(exc):
         timed_out = isinstance(exc, reqwest_errors.RequestTimeoutError)
-        return UpstreamError(
-            provider, 503, f"could not connect: {'timed out (' + detail + ')' if timed_out else detail}", retryable=True
-        )
+        return _transport_error(provider, "connect", f"timed out ({detail})" if timed_out else detail)
     if isinstance(exc, reqwest_errors.RequestTimeoutError):  # silence longer than the read timeout
-        return UpstreamError(provider, 504, "timed out waiting for the provider (ReadTimeout)")
-    if isinstance(exc, reqwest_errors.NetworkError | reqwest_errors.DecodeError):  # closed mid-answer, stale keep-alive
-        return UpstreamError(provider, 502, f"connection failed: {detail}", retryable=True)
-    return UpstreamError(provider, 502, f"request failed: {detail}")
+        return _transport_error(provider, "silent", "ReadTimeout")
+    if isinstance(exc, reqwest_errors.NetworkError | reqwest_errors.DecodeError):
+        return _transport_error(provider, "broken", detail)
+    return _transport_error(provider, "other", detail)
 
 
 def _causes(exc: reqwest_errors.RequestError) -> list[str]:
