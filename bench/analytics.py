@@ -5,10 +5,10 @@
 Seeds a temporary SQLite database made by the real migrations: users through the domain code, then `--rows`
 usage records for the measured user over the last 365 days (about 2,700 a day: a 30-day query covers ~82,000
 of them, a 365-day query all of them) and `--rows / 10` for each of `--others` other users, interleaved in time
-as real traffic would be; the per-day rollup is then recomputed from the records (what the migration's backfill
-does). Then it starts the real gateway (Envoy + server) on that file and times each query over REST,
-sequentially, printing p50 / p95 / max in ms and p50 as a multiple of the same run's `GET /user/me` (an
-authenticated request that reads one row), so figures compare across machines.
+as real traffic would be; the per-day rollups and the latency index are then derived from the records
+(server.domain.usage_index.rebuild_sql). Then it starts the real gateway (Envoy + server) on that file and
+times each query over REST, sequentially, printing p50 / p95 / max in ms and p50 as a multiple of the same
+run's `GET /user/me` (an authenticated request that reads one row), so figures compare across machines.
 
 By default the database is not ANALYZEd (a fresh gateway's is not either): the plans must be right without
 statistics. `--analyze` runs ANALYZE after seeding, for comparison.
@@ -32,7 +32,7 @@ import httpx
 
 from server.config import Settings
 from server.db.migrate import upgrade
-from server.domain import usage_stats, users
+from server.domain import usage_index, users
 from server.hub import Hub
 from tests.harness import start_gateway
 
@@ -140,17 +140,19 @@ def seed(path: Path, rows: int, others: int, analyze: bool) -> list[tuple[int, s
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA cache_size=-1000000")
-    # Bulk load: drop the table's indexes, insert, then recreate them from their own stored definitions.
+    # Bulk load: drop the tables' indexes and the latency index's rollup trigger, insert, derive the rollups
+    # grouped rather than row by row, then recreate them all from their own stored definitions.
     indexes = db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'usage_records' AND sql IS NOT NULL"
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('index', 'trigger')"
+        " AND tbl_name IN ('usage_records', 'usage_latencies') AND sql IS NOT NULL"
     ).fetchall()
     streams = [_rows(made[0][0], rows, now, 1)]
     streams += [_rows(uid, rows // 10, now, 100 + uid) for uid, _ in made[1:]]
     merged = (row for _, row in heapq.merge(*streams, key=lambda item: item[0]))
     total = 0
     with db:
-        for name, _ in indexes:
-            db.execute(f"DROP INDEX {name}")
+        for kind, name, _ in indexes:
+            db.execute(f"DROP {kind.upper()} {name}")
         while True:
             batch = [next(merged, None) for _ in range(50_000)]
             batch = [b for b in batch if b is not None]
@@ -158,20 +160,20 @@ def seed(path: Path, rows: int, others: int, analyze: bool) -> list[tuple[int, s
                 break
             db.executemany(SQL_INSERT, batch)
             total += len(batch)
+        for stmt in usage_index.rebuild_sql("sqlite") + usage_index.rollups_from_records_sql("sqlite"):
+            db.execute(stmt)
         inserted = time.perf_counter()
-        for _, sql in indexes:
+        for _, _, sql in indexes:
             db.execute(sql)
         indexed = time.perf_counter()
-        for stmt in usage_stats.rollup_rebuild_sql("sqlite"):
-            db.execute(stmt)
     if analyze:
         db.execute("ANALYZE")
     db.close()
     done = time.perf_counter()
     print(
         f"seeded {total:,} usage records ({rows:,} for the measured user) in {done - started:.1f} s: "
-        f"insert {inserted - started:.1f} s, {len(indexes)} indexes {indexed - inserted:.1f} s, "
-        f"rollup {done - indexed:.1f} s; database {path.stat().st_size / 1e6:.0f} MB"
+        f"insert and derive {inserted - started:.1f} s, {len(indexes)} indexes, trigger {indexed - inserted:.1f} s; "
+        f"database {path.stat().st_size / 1e6:.0f} MB"
     )
     return made
 

@@ -36,6 +36,7 @@ from google.protobuf import struct_pb2
 from indoxhub.v1 import chat_pb2, chat_pb2_grpc
 
 from bench.load import Result, request_bytes, run
+from server.domain import usage_index
 from tests.harness import GRPC_ROUND_ROBIN, free_port, start_gateway
 
 BODY = {"messages": [{"role": "user", "content": "Say hello."}], "model": "openai/gpt-4o-mini", "max_tokens": 32}
@@ -233,7 +234,8 @@ async def measure(
 
 def seed_records(db_path, n: int) -> None:
     """n usage records of a user that does not exist (the sqlite3 module does not enforce foreign keys), spread
-    over the last 30 days with random latencies, inserted with every index of usage_records maintained."""
+    over the last 30 days with random latencies, inserted with every index maintained; then the rollups and the
+    latency index are derived again from all records (as the gateway would, off the request path)."""
     db = sqlite3.connect(db_path, timeout=60)
     try:
         with db:
@@ -248,6 +250,8 @@ def seed_records(db_path, n: int) -> None:
                 " FROM n",
                 (n,),
             )
+            for stmt in usage_index.rebuild_sql("sqlite"):
+                db.execute(stmt)
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the measurement starts with an empty WAL
     finally:
         db.close()

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from server.config import Settings
 from server.db.ledger import LedgerThread
 from server.db.session import create_engine, session_factory
+from server.domain import usage_index
 
 if TYPE_CHECKING:
     from server.catalog.catalog import Catalog
@@ -52,7 +53,12 @@ class Hub:
             engine,
             session_factory(engine),
             settings.resolved_jwt_secret(),
-            LedgerThread(settings.database_url, commit_delay=settings.ledger_commit_delay_ms / 1000),
+            LedgerThread(
+                settings.database_url,
+                commit_delay=settings.ledger_commit_delay_ms / 1000,
+                maintenance=(usage_index.catch_up,),  # the analytics tables, derived off the request path
+                maintenance_seconds=usage_index.MAINTENANCE_SECONDS,
+            ),
         )
 
     def in_background(self, coro) -> asyncio.Task:

@@ -32,6 +32,13 @@ load) never waits.
 `read()` runs a read-only operation at once on the loop's connection (in WAL mode a read never waits for a
 writer), without a transaction, a commit or a wait for the batch: how every request is authenticated.
 
+On SQLite the ledger thread also runs the `maintenance` tasks every `maintenance_seconds`: work derived from
+what requests wrote, kept off the request path (server.domain.usage_index). They run on a connection of their
+own in autocommit mode, each statement its own transaction, so a task does what must be atomic in one
+statement: then it holds the write lock only inside SQLite, never while this thread waits for the GIL between
+statements (up to the interpreter's 5 ms switch interval while the loop runs, each a stall for the loop's
+batches, which find the database locked).
+
 Each transaction carries `conn.info[FLUSH]`, a dict of objects with `flush(conn)` that operations may add to
 (e.g. per-day rollups summed over the batch, server.domain.usage_stats); they run just before the commit.
 """
@@ -95,10 +102,19 @@ class LedgerThread:
         wal_restart_frames: int = WAL_RESTART_FRAMES,
         wal_size_limit: int = WAL_SIZE_LIMIT,
         locked_retries: tuple[float, ...] = LOCKED_RETRIES,
+        maintenance: tuple[Callable[[Connection], bool], ...] = (),
+        maintenance_seconds: float = CHECKPOINT_IDLE_SECONDS,
     ):
         self.engine = create_sync_engine(sync_url(url), pool_size=1, max_overflow=0)
+        self._maintenance_engine = None
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", sqlite_pragmas(autocheckpoint=False, wal_size_limit=wal_size_limit))
+            pragmas = sqlite_pragmas(autocheckpoint=False, wal_size_limit=wal_size_limit)
+            event.listen(self.engine, "connect", pragmas)
+            if maintenance:
+                self._maintenance_engine = create_sync_engine(
+                    self.engine.url, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT"
+                )
+                event.listen(self._maintenance_engine, "connect", pragmas)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -108,6 +124,8 @@ class LedgerThread:
         self._tick_handle: asyncio.TimerHandle | asyncio.Handle | None = None
         self.commit_delay = commit_delay
         self.locked_retries = locked_retries
+        self.maintenance = maintenance  # fn(conn) -> whether more is waiting; conn in autocommit mode
+        self.maintenance_seconds = min(maintenance_seconds, CHECKPOINT_IDLE_SECONDS)
         self._locked_tries = 0  # consecutive inline batches that found the database locked
         self.wal_restart_frames = wal_restart_frames
         self.wal_size_limit = wal_size_limit
@@ -227,19 +245,27 @@ class LedgerThread:
 
     def _run(self) -> None:
         sqlite = self.engine.dialect.name == "sqlite"
-        last_checkpoint = time.monotonic()
+        last_checkpoint = last_maintenance = time.monotonic()
+        wake = (self.maintenance_seconds if self.maintenance else CHECKPOINT_IDLE_SECONDS) if sqlite else None
+        maintained = self._maintenance_engine.connect() if self._maintenance_engine is not None else None
         with self.engine.connect() as conn:
             while True:
                 try:
-                    first = self._queue.get(timeout=CHECKPOINT_IDLE_SECONDS if sqlite else None)
+                    first = self._queue.get(timeout=wake)
                 except queue.Empty:
                     first = None
+                if maintained is not None and time.monotonic() - last_maintenance >= self.maintenance_seconds:
+                    self._maintain(maintained)
+                    last_maintenance = time.monotonic()
                 if sqlite and time.monotonic() - last_checkpoint >= CHECKPOINT_IDLE_SECONDS:
                     self._checkpoint(conn)
                     last_checkpoint = time.monotonic()
                 if first is None:
                     continue
                 if first is _STOP:
+                    if maintained is not None:
+                        maintained.close()
+                        self._maintenance_engine.dispose()
                     return
                 batch = [first]
                 while len(batch) < MAX_BATCH:
@@ -253,6 +279,15 @@ class LedgerThread:
                     batch.append(item)
                 _THREAD_BATCHES.observe(len(batch))
                 self._loop.call_soon_threadsafe(_deliver, self._execute(conn, batch))
+
+    def _maintain(self, conn: Connection) -> None:
+        """Each maintenance task, step after step, until it has nothing more waiting."""
+        for task in self.maintenance:
+            try:
+                while task(conn):
+                    pass
+            except Exception:  # tried again at the next turn
+                log.warning("ledger maintenance %s failed", getattr(task, "__name__", task), exc_info=True)
 
     def _checkpoint(self, conn: Connection) -> None:
         """Copies the WAL into the database off the request path (the hot connections never do it).

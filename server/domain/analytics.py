@@ -7,17 +7,21 @@ Where the numbers come from:
   `usage_daily_clients` for group_by=client_ip. Date filters are whole UTC days, so the rollup rows of the
   range sum exactly the records of the range; their size is days x models (x sessions / clients), however many
   records there are. Only a session_id filter reads the records (one session's, through its index).
-- Latency percentiles are nearest-rank and exact, read from the records: for each group on the page,
-  `ORDER BY duration_ms LIMIT 1 OFFSET k` over an index whose key is (user_id, group, duration_ms, ...), so the
-  database walks at most half of that group's index entries (5% for p95) and sorts nothing. The lookups of
-  all the page's groups are sent together, as scalar subqueries of one SELECT.
+- Latency percentiles are nearest-rank and exact, read from the latency index (`usage_latencies`, one row per
+  record): for each group on the page, `ORDER BY duration_ms LIMIT 1 OFFSET k` over an index whose key is
+  (user_id, group, duration_ms, ...), so the database walks at most half of that group's index entries (5% for
+  p95) and sorts nothing. The lookups of all the page's groups are sent together, as scalar subqueries of one
+  SELECT.
+- The rollups and the latency index are derived from the records (server.domain.usage_index): each answer
+  first brings them up to date, then reads one snapshot, and reads records only up to the watermark of that
+  snapshot, so all its numbers describe the same requests.
 - Money stays integer nano-USD here; conversion to USD happens when the response is built.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +29,7 @@ from sqlalchemy import Date, and_, bindparam, case, column, func, or_, select, t
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, UsageRecord, utc_day
-from server.domain import clock
+from server.domain import clock, usage_index
 from server.domain.usage_stats import day_bounds, day_range, snapshot
 from server.domain.validation import Checker
 
@@ -71,6 +75,7 @@ class Filters:
     model: str | None = None
     endpoint: str | None = None
     session_id: str | None = None
+    upto: int | None = None  # the highest record id to read: the derived tables' watermark (usage_index)
 
     @property
     def uses_rollup(self) -> bool:
@@ -250,6 +255,8 @@ def _dimensions(table, f: Filters) -> list:
 
 def _record_conds(f: Filters, *, dates: bool = True) -> list:
     conds = [UsageRecord.user_id == f.user_id]
+    if f.upto is not None:
+        conds.append(UsageRecord.id <= f.upto)
     if dates and f.start is not None:
         lo, hi = day_bounds(f.start, f.end)
         conds += [UsageRecord.created_at >= lo, UsageRecord.created_at < hi]
@@ -397,7 +404,7 @@ async def percentiles(
             ascending = rank - 1 <= n - rank
             offset = rank - 1 if ascending else n - rank
             sql = (
-                f"(SELECT duration_ms FROM usage_records WHERE {where} AND {match}"
+                f"(SELECT duration_ms FROM usage_latencies WHERE {where} AND {match}"
                 f" ORDER BY duration_ms {'ASC' if ascending else 'DESC'} LIMIT 1 OFFSET {int(offset)})"
             )
             subqueries.append((key, p, sql, own, binds))
@@ -487,9 +494,16 @@ async def _records(session: AsyncSession, q: UsageQuery) -> list[Any]:
     return list((await session.execute(stmt)).all())
 
 
+async def _derived_snapshot(session: AsyncSession, f: Filters) -> Filters:
+    """Starts the session's snapshot with the derived tables up to date; `f` bounded to their watermark."""
+    await snapshot(session)
+    return replace(f, upto=await usage_index.watermark(session))
+
+
 async def usage_data(hub: Hub, q: UsageQuery) -> UsageData:
+    await usage_index.bring_up_to_date(hub)
     async with hub.sessions() as session:
-        await snapshot(session)
+        q = replace(q, filters=await _derived_snapshot(session, q.filters))
         totals = await _totals(session, q.filters)
         if q.group_by:
             groups, count = await _groups(session, q)
@@ -502,8 +516,9 @@ async def session_data(hub: Hub, f: Filters, limit: int, offset: int) -> tuple[l
     """Sessions with records in the range, most recently active first, with their interactions (oldest first).
     Totals and first / last times come from the per-day session rollup (the range is whole days, so its rows
     in the range are exactly the records in the range); one session (a session filter) from its records."""
+    await usage_index.bring_up_to_date(hub)
     async with hub.sessions() as session:
-        await snapshot(session)
+        f = await _derived_snapshot(session, f)
         if f.session_id is None:
             t = UsageDailySession
             where = [*_rollup_conds(f, t), t.session_id != ""]
@@ -570,8 +585,9 @@ async def model_performance(hub: Hub, f: Filters) -> list[ModelStats]:
         .group_by(UsageDaily.provider, UsageDaily.model)
         .order_by(requests.desc(), UsageDaily.provider, UsageDaily.model)
     )
+    await usage_index.bring_up_to_date(hub)
     async with hub.sessions() as session:
-        await snapshot(session)
+        f = await _derived_snapshot(session, f)
         rows = (await session.execute(stmt)).all()
         models = [ModelStats(r[0], r[1], Agg.of(r[2:8]), int(r[8] or 0), float(r[9] or 0.0)) for r in rows]
         found = await percentiles(

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from server import metrics
 from server.db.models import CreditHold, Instance, Transaction, UsageRecord, User, VideoJob
 from server.db.prepared import Prepared, PreparedInsert
-from server.domain import clock, limits, usage_stats
+from server.domain import clock, limits, usage_index
 from server.domain.caller import Caller
 from server.domain.money import nanos_to_usd
 from server.domain.routing import Route
@@ -231,7 +231,7 @@ async def settle(hub: Hub, res: Reservation, outcome: Outcome) -> int:
             if hold is not None:  # the key's limits: the slot, the unused budget, the window's tokens
                 _release_limits(conn, res.request_id, hold, used_tokens, charge)
             _INSERT_USAGE.execute(conn, usage)
-            usage_stats.add_to_rollup(conn, usage)  # the per-day sums, in the same transaction
+            usage_index.on_record(conn, usage)  # rollups and latency index, unless derived later
             return True
 
         try:
@@ -261,7 +261,7 @@ async def record_attempt(hub: Hub, res: Reservation, outcome: Outcome, attempt: 
 
     def op(conn: Connection) -> None:
         _INSERT_USAGE.execute(conn, usage)
-        usage_stats.add_to_rollup(conn, usage)
+        usage_index.on_record(conn, usage)
 
     await hub.ledger.run(op)
     metrics.observe(outcome.endpoint, outcome.provider, "error", outcome.duration_ms, 0, 0, 0.0)

@@ -1,11 +1,10 @@
 """The user's usage statistics (UsageResponse), and the per-day rollups they and analytics are read from.
 
 `usage_daily` holds, per user, UTC day, endpoint, provider and model, the sums of the usage records;
-`usage_daily_sessions` and `usage_daily_clients` the same per session id / client IP as well. They are
-updated by `add_to_rollup` in the transaction that writes each usage record (server.domain.billing.settle),
-so they always equal the records they sum, and reading them costs days x models (x sessions) rows however
-many records there are. `rollup_rebuild_sql` recomputes them from the records (as the migration's backfill;
-tests and the benchmark use it after inserting records directly).
+`usage_daily_sessions` and `usage_daily_clients` the same per session id / client IP as well. Reading them
+costs days x models (x sessions) rows however many records there are. They are derived from the records by
+server.domain.usage_index (on SQLite off the request path, elsewhere by `add_to_rollup` in the transaction
+that writes each record), so readers bring them up to date first.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.ledger import FLUSH
 from server.db.models import UsageDaily, UsageDailyClient, UsageDailySession, User
 from server.db.prepared import run_sql
-from server.domain import clock
+from server.domain import clock, usage_index
 from server.domain.validation import Checker
 from server.errors import ValidationFailed
 
@@ -231,33 +230,6 @@ def _write_rollups(conn: Connection, values: dict[str, Any]) -> None:
             conn.execute(insert(table), {c.name: values[c.name] for c in table.__table__.columns})
 
 
-def rollup_rebuild_sql(dialect: str, user_id: int | None = None) -> list[str]:
-    """Statements that recompute every rollup from the usage records (of one user, or of everyone)."""
-    day = "CAST(timezone('UTC', created_at) AS DATE)" if dialect == "postgresql" else "date(created_at)"
-    where = f" WHERE user_id = {int(user_id)}" if user_id is not None else ""
-    sums = (
-        "COUNT(*), SUM(CASE WHEN status = 'error' THEN 1 ELSE 0 END), SUM(input_tokens), SUM(output_tokens),"
-        " SUM(cost_nanos), SUM(duration_ms)"
-    )
-    columns = ", ".join(_SUMS)
-    return [
-        f"DELETE FROM usage_daily{where}",
-        f"DELETE FROM usage_daily_sessions{where}",
-        f"DELETE FROM usage_daily_clients{where}",
-        f"INSERT INTO usage_daily (user_id, day, endpoint, provider, model, {columns}, streams, ttft_ms)"
-        f" SELECT user_id, {day}, endpoint, provider, model, {sums}, COUNT(ttft_ms), COALESCE(SUM(ttft_ms), 0)"
-        f" FROM usage_records{where} GROUP BY user_id, {day}, endpoint, provider, model",
-        "INSERT INTO usage_daily_sessions"
-        f" (user_id, day, session_id, endpoint, provider, model, {columns}, first_at, last_at)"
-        f" SELECT user_id, {day}, COALESCE(session_id, ''), endpoint, provider, model, {sums},"
-        " MIN(created_at), MAX(created_at)"
-        f" FROM usage_records{where} GROUP BY user_id, {day}, COALESCE(session_id, ''), endpoint, provider, model",
-        f"INSERT INTO usage_daily_clients (user_id, day, client_ip, endpoint, provider, model, {columns})"
-        f" SELECT user_id, {day}, COALESCE(client_ip, ''), endpoint, provider, model, {sums}"
-        f" FROM usage_records{where} GROUP BY user_id, {day}, COALESCE(client_ip, ''), endpoint, provider, model",
-    ]
-
-
 async def snapshot(session: AsyncSession) -> None:
     """Makes the session's reads one consistent snapshot, so that the numbers of one answer agree with each
     other even while requests settle: PostgreSQL REPEATABLE READ; on SQLite an explicit (deferred) BEGIN,
@@ -294,6 +266,7 @@ async def summarize(hub: Hub, user_id: int, start_s: str | None, end_s: str | No
         .where(*where)
         .group_by(UsageDaily.provider, UsageDaily.model)
     )
+    await usage_index.bring_up_to_date(hub)
     async with hub.sessions() as session:
         await snapshot(session)
         balance = (await session.execute(select(User.balance_nanos).where(User.id == user_id))).scalar() or 0

@@ -1,7 +1,7 @@
-"""Analytics and /user/usage end to end: REST through Envoy to the gRPC server, over usage records with known
-values written straight into the gateway's SQLite file (then the rollups recomputed from them, as the
-migration's backfill does). Every grouping and filter has a hand-computed answer; other users' records never
-show; date edges are UTC days with inclusive ends."""
+"""Analytics and /user/usage end to end: REST through Envoy to the gRPC server, over usage records with known values
+written straight into the gateway's SQLite file (the gateway derives the rollups and the latency index from them, as
+it does from the records it writes itself). Every grouping and filter has a hand-computed answer; other users'
+records never show; date edges are UTC days with inclusive ends."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from server.domain import usage_stats
 from tests.e2e.conftest import bearer
 from tests.harness import Gateway
 
@@ -43,7 +42,7 @@ B = [
 
 
 def _seed(gateway: Gateway, user_id: int, rows: list[tuple], content: dict | None = None) -> list[str]:
-    """Inserts the records as billing would store them, then recomputes this user's rollups from them."""
+    """Inserts the records as billing would store them (the gateway derives the rest from them)."""
     db = sqlite3.connect(gateway.workdir / "hub.db", timeout=30)
     ids = []
     try:
@@ -64,8 +63,6 @@ def _seed(gateway: Gateway, user_id: int, rows: list[tuple], content: dict | Non
                         stamp,
                     ),
                 )  # fmt: skip
-            for stmt in usage_stats.rollup_rebuild_sql("sqlite", user_id):
-                db.execute(stmt)
     finally:
         db.close()
     return ids

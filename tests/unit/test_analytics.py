@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from server.config import Settings
 from server.db.migrate import upgrade
 from server.db.models import Transaction, UsageRecord, User
-from server.domain import analytics, billing, clock, usage_stats
+from server.domain import analytics, billing, clock, usage_index, usage_stats
 from server.errors import ValidationFailed
 from server.hub import Hub
 from tests.postgres import database_kinds, fresh_database_url
@@ -104,6 +104,11 @@ async def _settle_many(hub: Hub, user_ids: list[int]) -> None:
         clock.now = real_now
 
 
+async def _latencies(hub: Hub) -> list:
+    async with hub.sessions() as s:
+        return list((await s.execute(text("SELECT * FROM usage_latencies ORDER BY record_id"))).all())
+
+
 async def _records(hub: Hub, user_id: int) -> list:
     async with hub.sessions() as s:
         return list((await s.execute(select(UsageRecord).where(UsageRecord.user_id == user_id))).scalars())
@@ -153,13 +158,16 @@ async def _rollups(hub: Hub) -> dict:
     return out
 
 
-async def test_rollups_written_by_settle_equal_a_recompute_from_the_records(world) -> None:
+async def test_derived_rollups_and_latency_index_equal_a_recompute_from_the_records(world) -> None:
     hub, _, _ = world
+    await usage_index.bring_up_to_date(hub)
     maintained = await _rollups(hub)
+    latencies = await _latencies(hub)
     async with hub.sessions() as s, s.begin():
-        for stmt in usage_stats.rollup_rebuild_sql(hub.engine.dialect.name):
+        for stmt in usage_index.rebuild_sql(hub.engine.dialect.name):
             await s.execute(text(stmt))
     rebuilt = await _rollups(hub)
+    assert latencies == await _latencies(hub) and len(latencies) == 402
     for name, rows in rebuilt.items():
         assert set(maintained[name]) == set(rows) and len(rows) > 20, name
         for key, values in rows.items():
@@ -374,5 +382,5 @@ async def test_one_answer_reads_one_snapshot(world) -> None:
         assert (await reader.execute(count)).scalar() == before + 1
     async with hub.sessions() as s, s.begin():  # leave the records as the other tests expect them
         await s.execute(text("DELETE FROM usage_records WHERE request_id = :r"), {"r": res.request_id})
-        for stmt in usage_stats.rollup_rebuild_sql(hub.engine.dialect.name):
+        for stmt in usage_index.rebuild_sql(hub.engine.dialect.name):
             await s.execute(text(stmt))

@@ -22,7 +22,7 @@ from server.db.ledger import FLUSH
 from server.db.migrate import upgrade
 from server.db.models import Transaction, UsageRecord, User
 from server.db.prepared import PreparedInsert
-from server.domain import billing, usage_stats
+from server.domain import billing, usage_index, usage_stats
 from server.hub import Hub
 from tests.postgres import database_kinds, fresh_database_url
 
@@ -197,9 +197,10 @@ async def test_concurrent_settlements_keep_rollups_and_balance_exact(hub) -> Non
     assert balance == start - sum(charges) == start + sum(ledger)
     assert len(records) == 240 and sum(records) == sum(charges) and holds == 0
 
+    await usage_index.bring_up_to_date(hub)
     maintained = await _rollups(hub)
     async with hub.sessions() as s, s.begin():
-        for stmt in usage_stats.rollup_rebuild_sql(hub.engine.dialect.name):
+        for stmt in usage_index.rebuild_sql(hub.engine.dialect.name):
             await s.execute(text(stmt))
     rebuilt = await _rollups(hub)
     assert maintained.keys() == rebuilt.keys()
