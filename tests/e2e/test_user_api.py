@@ -180,13 +180,20 @@ def test_delete_account_removes_everything(gateway: Gateway, rest: httpx.Client,
     second = rest.post("/user/api-keys", headers=bearer(key), json={"name": "2nd"}).json()["api_key"]
     chat = {"messages": [{"role": "user", "content": "leave a usage record"}], "model": "openai/gpt-4o-mini"}
     assert rest.post("/chat/completions", headers=bearer(key), json=chat).status_code == 200
+    assert rest.get("/user/usage", headers=bearer(key)).json()["total_requests"] == 1  # derived: latency row too
+    db = sqlite3.connect(gateway.workdir / "hub.db")
+    try:
+        assert db.execute("SELECT count(*) FROM usage_latencies WHERE user_id = ?", (user_id,)).fetchone() == (1,)
+    finally:
+        db.close()
     r = rest.delete("/user/account", headers=bearer(key))
     assert r.status_code == 200 and r.json()["success"] is True
     assert rest.get("/user/me", headers=bearer(key)).status_code == 401
     assert rest.get("/user/me", headers=bearer(second)).status_code == 401
     db = sqlite3.connect(gateway.workdir / "hub.db")
     try:
-        for table in ("users", "api_keys", "transactions", "usage_records", "usage_daily", "video_jobs"):
+        tables = ("users", "api_keys", "transactions", "usage_records", "usage_latencies", "usage_daily", "video_jobs")
+        for table in tables:
             column = "id" if table == "users" else "user_id"
             count = db.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (user_id,)).fetchone()[0]
             assert count == 0, table
