@@ -29,9 +29,12 @@ def _url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
-async def _hub(path: Path, **settings) -> Hub:
-    hub = Hub.create(Settings(database_url=_url(path), jwt_secret="x" * 32, **settings))
-    hub.ledger.start()
+async def _hub(path: Path, *, held: bool = False) -> Hub:
+    """A hub on the file; `held`: its ledger thread does not catch up (until maintenance_seconds is lowered)."""
+    hub = Hub.create(Settings(database_url=_url(path), jwt_secret="x" * 32))
+    hub.ledger.start()  # (its thread wakes at the interval it starts with, and reads the attribute each time)
+    if held:
+        hub.ledger.maintenance_seconds = 3600.0
     return hub
 
 
@@ -107,8 +110,7 @@ def db_path() -> Path:
 
 
 async def test_settlements_write_no_derived_rows_and_the_ledger_thread_derives_them(db_path: Path) -> None:
-    hub = await _hub(db_path)
-    hub.ledger.maintenance_seconds = 3600.0  # held back: what the request path itself wrote is visible first
+    hub = await _hub(db_path, held=True)  # what the request path itself wrote is visible first
     try:
         user = await _user(hub)
         for i in range(30):
@@ -123,8 +125,7 @@ async def test_settlements_write_no_derived_rows_and_the_ledger_thread_derives_t
 
 
 async def test_catch_up_goes_in_chunks_and_never_derives_a_record_twice(db_path: Path) -> None:
-    hub = await _hub(db_path)
-    hub.ledger.maintenance_seconds = 3600.0
+    hub = await _hub(db_path, held=True)
     try:
         user = await _user(hub)
         for i in range(23):
@@ -167,8 +168,7 @@ async def test_two_processes_on_one_file_derive_every_record_exactly_once(db_pat
 async def test_readers_bring_the_derived_tables_up_to_date_and_read_records_up_to_the_watermark(
     db_path: Path,
 ) -> None:
-    hub = await _hub(db_path)
-    hub.ledger.maintenance_seconds = 3600.0
+    hub = await _hub(db_path, held=True)
     try:
         user = await _user(hub)
         for i in range(12):
